@@ -1,0 +1,95 @@
+"""The only code that sends persisted-data events to the channel layer.
+
+Services call these after their transaction commits. Each event carries the frame
+already encoded, so a broadcast is serialised once, not once per recipient; consumers
+only relay it. Handlers live in `chat.consumers` under the matching method names
+(`chat.message.created` -> `chat_message_created`).
+"""
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from chat import protocol
+
+
+def room_group_name(room_id: int) -> str:
+    # Built from the id, never the slug: group names must be short ASCII, and a slug
+    # may be in any script.
+    return f"room.{room_id}"
+
+
+def user_group_name(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+def _group_send(group: str, event: dict) -> None:
+    async_to_sync(get_channel_layer().group_send)(group, event)
+
+
+def message_created(*, message, room_slug: str, prev_id: int) -> None:
+    frame = {
+        "type": "message.new",
+        "room": room_slug,
+        "message": protocol.message_object(message, room_slug=room_slug),
+        "replay": False,
+    }
+    _group_send(
+        room_group_name(message.room_id),
+        {
+            "type": "chat.message.created",
+            "room_id": message.room_id,
+            "id": message.pk,
+            # The id of the message before this one in the room: a socket whose last
+            # delivered id is older has missed something and fetches it first.
+            "prev_id": prev_id,
+            "frame": protocol.encode(frame),
+        },
+    )
+
+
+def message_edited(*, message, room_slug: str) -> None:
+    frame = {
+        "type": "message.edited",
+        "room": room_slug,
+        "message": protocol.message_object(message, room_slug=room_slug),
+    }
+    _group_send(
+        room_group_name(message.room_id),
+        {
+            "type": "chat.message.changed",
+            "room_id": message.room_id,
+            "frame": protocol.encode(frame),
+        },
+    )
+
+
+def message_deleted(*, room_id: int, room_slug: str, message_id: int) -> None:
+    frame = {"type": "message.deleted", "room": room_slug, "id": message_id}
+    _group_send(
+        room_group_name(room_id),
+        {
+            "type": "chat.message.changed",
+            "room_id": room_id,
+            "frame": protocol.encode(frame),
+        },
+    )
+
+
+def room_removed(*, user_id: int, room_id: int, room_slug: str, reason: str) -> None:
+    frame = {"type": "room.removed", "room": room_slug, "reason": reason}
+    _group_send(
+        user_group_name(user_id),
+        {
+            "type": "chat.room.removed",
+            "room_id": room_id,
+            "frame": protocol.encode(frame),
+        },
+    )
+
+
+def user_notified(*, user_id: int, data: dict) -> None:
+    frame = {"type": "notify", "data": data}
+    _group_send(
+        user_group_name(user_id),
+        {"type": "chat.notify", "frame": protocol.encode(frame)},
+    )

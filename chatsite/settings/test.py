@@ -1,0 +1,26 @@
+"""Settings for the test suite: fast hashing, an isolated channel-layer prefix."""
+
+import os
+
+from .base import *  # noqa: F403
+from .base import BASE_DIR, CHANNEL_LAYERS, DATABASES, REDIS_URL, SECRET_KEY
+
+SECRET_KEY = SECRET_KEY or "test-only-secret-key"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Static files are served from the finders, so tests need no collectstatic.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory, so that server processes started by tests share it.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(BASE_DIR / "test-artifacts" / "test.sqlite3")
+    }
+
+if REDIS_URL:
+    # A prefix of our own per test run: groups never meet a running server's, nor an
+    # earlier run's. Server processes started by tests inherit it via the environment.
+    CHANNEL_LAYER_PREFIX = (
+        os.environ.get("CHANNEL_LAYER_PREFIX") or f"test{os.getpid()}"
+    )
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = CHANNEL_LAYER_PREFIX

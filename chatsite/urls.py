@@ -1,0 +1,11 @@
+"""HTTP routes: the web UI, accounts, the REST API and the admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("api/v1/", include("chat.api.urls")),
+    path("", include("chat.urls")),
+]
