@@ -1,0 +1,327 @@
+"""The chat socket at /ws/chat/: parse a frame, authorise it, call a service, answer.
+
+One consumer per socket, carrying many rooms. Sections in order: connection hooks,
+client commands (one method per frame type), channel-layer handlers (which relay
+pre-encoded frames). Errors raised anywhere below `receive` become `error` frames in
+one place. Channels runs one handler at a time per consumer, so the per-room cursors
+below need no lock: a live event that arrives during a replay waits in the channel
+until the replay is done.
+"""
+
+import asyncio
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from chat import protocol, selectors, services
+from chat.errors import ChatError, NotSubscribed
+from chat.events import user_group_name
+from chat.models import Room
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_SILENT = 4408
+CLOSE_FLOODING = 4429
+CLOSE_TOO_BIG = 1009
+
+# Gap repair and replay read history in pages of this size.
+HISTORY_BATCH = 500
+
+
+@dataclass(slots=True)
+class Subscription:
+    room: Room
+    # The id of the newest message of the room this socket has been given (or has
+    # been told about through `subscribed.last_id`). Live events at or below it are
+    # duplicates; an event whose `prev_id` is above it reveals a gap to fill.
+    cursor: int
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    # ---- connection hooks -------------------------------------------------------
+
+    async def connect(self):
+        self.user = self.scope.get("user")
+        self.subscriptions: dict[int, Subscription] = {}  # by room id
+        self.closing = False
+        self.error_times: deque[float] = deque()
+        self.heartbeat_timer: asyncio.TimerHandle | None = None
+        self.heartbeat_close_task: asyncio.Task | None = None
+        if (
+            self.user is None
+            or not self.user.is_authenticated
+            or not self.user.is_active
+        ):
+            await self.accept()
+            await self.send_error("unauthenticated", "Sign in first.", None)
+            await self.close_with(CLOSE_UNAUTHENTICATED)
+            return
+        await self.channel_layer.group_add(
+            user_group_name(self.user.pk), self.channel_name
+        )
+        await self.accept()
+        heartbeat = settings.CHAT_HEARTBEAT_SECONDS
+        await self.send_frame(
+            {
+                "type": "hello",
+                "user": protocol.user_object(self.user),
+                "heartbeat": heartbeat,
+            }
+        )
+        self.last_frame_at = time.monotonic()
+        self.schedule_silence_check(3 * heartbeat)
+
+    async def disconnect(self, code):
+        if self.heartbeat_timer is not None:
+            self.heartbeat_timer.cancel()
+        if self.user is None or not self.user.is_authenticated:
+            return
+        await self.channel_layer.group_discard(
+            user_group_name(self.user.pk), self.channel_name
+        )
+        for subscription in self.subscriptions.values():
+            await self.channel_layer.group_discard(
+                subscription.room.group_name, self.channel_name
+            )
+        self.subscriptions.clear()
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if self.closing:
+            return
+        self.last_frame_at = time.monotonic()
+        if text_data is None:
+            await self.send_error("bad_frame", "Binary frames are not accepted.", None)
+            return
+        if self.frame_too_big(text_data):
+            await self.close_with(CLOSE_TOO_BIG)
+            return
+        frame = None
+        try:
+            frame = protocol.decode_frame(text_data)
+            command = protocol.parse_command(frame)
+            await self.COMMANDS[type(command)](self, command)
+        except ChatError as error:
+            await self.send_error(error.code, error.detail, protocol.frame_ref(frame))
+        except Exception:
+            # A database or layer outage must not kill the socket: the client is told,
+            # and nothing was acknowledged, so it can retry with the same client_id.
+            logger.exception("frame failed for user %s", self.user.pk)
+            await self.send_error(
+                "server_error",
+                "The server could not complete this request; retry it.",
+                protocol.frame_ref(frame),
+            )
+
+    # ---- client commands ---------------------------------------------------------
+
+    async def subscribe(self, command: protocol.Subscribe):
+        room, _ = await database_sync_to_async(selectors.room_get_for_member)(
+            user=self.user, slug=command.room
+        )
+        current = self.subscriptions.get(room.pk)
+        if current is None:
+            # Join the group before reading last_id: every message committed after
+            # that read is then broadcast to us, and every one before it is <= last_id.
+            await self.channel_layer.group_add(room.group_name, self.channel_name)
+        last_id = await database_sync_to_async(selectors.room_last_message_id)(
+            room_id=room.pk
+        )
+        more = False
+        if command.since is not None:
+            page = await database_sync_to_async(selectors.message_page_after)(
+                room_id=room.pk,
+                after_id=command.since,
+                up_to_id=last_id,
+                limit=settings.CHAT_REPLAY_LIMIT + 1,
+            )
+            more = len(page) > settings.CHAT_REPLAY_LIMIT
+            for message in page[: settings.CHAT_REPLAY_LIMIT]:
+                await self.send_message_frame(message, room.slug, replay=True)
+            cursor = last_id
+        else:
+            # No replay asked: live delivery starts after last_id, except that an
+            # existing subscription keeps delivering what is already on its way.
+            cursor = current.cursor if current is not None else last_id
+        self.subscriptions[room.pk] = Subscription(room=room, cursor=cursor)
+        await self.send_frame(
+            {"type": "subscribed", "room": room.slug, "last_id": last_id, "more": more}
+        )
+
+    async def unsubscribe(self, command: protocol.Unsubscribe):
+        subscription = self.subscription_for(command.room)
+        del self.subscriptions[subscription.room.pk]
+        await self.channel_layer.group_discard(
+            subscription.room.group_name, self.channel_name
+        )
+
+    async def message_send(self, command: protocol.MessageSend):
+        subscription = self.subscription_for(command.room)
+        message, created = await database_sync_to_async(services.message_create)(
+            room=subscription.room,
+            author=self.user,
+            body=command.body,
+            client_id=command.client_id,
+        )
+        if not created:
+            # A resend of a stored message: acknowledge it again, to this socket only.
+            await self.send_message_frame(message, subscription.room.slug, replay=False)
+
+    async def typing(self, command: protocol.Typing):
+        subscription = self.subscription_for(command.room)
+        frame = {
+            "type": "typing",
+            "room": command.room,
+            "user": protocol.user_object(self.user),
+        }
+        await self.channel_layer.group_send(
+            subscription.room.group_name,
+            {
+                "type": "chat.typing",
+                "room_id": subscription.room.pk,
+                "sender": self.channel_name,
+                "frame": protocol.encode(frame),
+            },
+        )
+
+    async def read(self, command: protocol.Read):
+        subscription = self.subscription_for(command.room)
+        await database_sync_to_async(services.membership_mark_read)(
+            user=self.user, room=subscription.room, last_id=command.last_id
+        )
+
+    async def ping(self, command: protocol.Ping):
+        await self.send_frame({"type": "pong"})
+
+    COMMANDS = {
+        protocol.Subscribe: subscribe,
+        protocol.Unsubscribe: unsubscribe,
+        protocol.MessageSend: message_send,
+        protocol.Typing: typing,
+        protocol.Read: read,
+        protocol.Ping: ping,
+    }
+
+    # ---- channel-layer handlers --------------------------------------------------
+
+    async def chat_message_created(self, event):
+        subscription = self.subscriptions.get(event["room_id"])
+        if subscription is None or event["id"] <= subscription.cursor:
+            return
+        if event["prev_id"] > subscription.cursor:
+            # Something between our cursor and this message did not reach us (the
+            # layer dropped it, or another process's broadcast is still on its way):
+            # fetch it from the database so delivery stays gapless and in order.
+            await self.deliver_from_history(subscription, up_to_id=event["prev_id"])
+        await self.send(text_data=event["frame"])
+        subscription.cursor = event["id"]
+
+    async def chat_message_changed(self, event):
+        if self.subscriptions.get(event["room_id"]) is not None:
+            await self.send(text_data=event["frame"])
+
+    async def chat_typing(self, event):
+        if (
+            event["sender"] != self.channel_name
+            and self.subscriptions.get(event["room_id"]) is not None
+        ):
+            await self.send(text_data=event["frame"])
+
+    async def chat_room_removed(self, event):
+        subscription = self.subscriptions.pop(event["room_id"], None)
+        if subscription is None:
+            return
+        await self.channel_layer.group_discard(
+            subscription.room.group_name, self.channel_name
+        )
+        await self.send(text_data=event["frame"])
+
+    async def chat_notify(self, event):
+        await self.send(text_data=event["frame"])
+
+    # ---- helpers -----------------------------------------------------------------
+
+    def subscription_for(self, slug: str) -> Subscription:
+        # A socket holds few rooms; live events, the hot path, look up by id instead.
+        for subscription in self.subscriptions.values():
+            if subscription.room.slug == slug:
+                return subscription
+        raise NotSubscribed(f"Subscribe to '{slug[:64]}' first.")
+
+    async def deliver_from_history(self, subscription: Subscription, *, up_to_id: int):
+        while subscription.cursor < up_to_id:
+            page = await database_sync_to_async(selectors.message_page_after)(
+                room_id=subscription.room.pk,
+                after_id=subscription.cursor,
+                up_to_id=up_to_id,
+                limit=HISTORY_BATCH,
+            )
+            for message in page:
+                await self.send_message_frame(
+                    message, subscription.room.slug, replay=False
+                )
+            if len(page) < HISTORY_BATCH:
+                subscription.cursor = up_to_id
+            else:
+                subscription.cursor = page[-1].pk
+
+    async def send_message_frame(self, message, room_slug: str, *, replay: bool):
+        await self.send_frame(
+            {
+                "type": "message.new",
+                "room": room_slug,
+                "message": protocol.message_object(message, room_slug=room_slug),
+                "replay": replay,
+            }
+        )
+
+    async def send_frame(self, frame: dict):
+        await self.send(text_data=protocol.encode(frame))
+
+    async def send_error(self, code: str, detail: str, ref: str | None):
+        await self.send_frame(protocol.error_frame(code, detail, ref))
+        if code == "unauthenticated":
+            return
+        now = time.monotonic()
+        self.error_times.append(now)
+        while (
+            self.error_times
+            and self.error_times[0] < now - settings.CHAT_FLOOD_WINDOW_SECONDS
+        ):
+            self.error_times.popleft()
+        if len(self.error_times) > settings.CHAT_FLOOD_MAX_ERRORS:
+            await self.close_with(CLOSE_FLOODING)
+
+    async def close_with(self, code: int):
+        self.closing = True
+        await self.close(code=code)
+
+    def frame_too_big(self, text: str) -> bool:
+        limit = settings.CHAT_MAX_FRAME_BYTES
+        # Cheap bounds first: a UTF-8 character takes 1 to 4 bytes.
+        if len(text) > limit:
+            return True
+        if len(text) * 4 <= limit:
+            return False
+        return len(text.encode("utf-8", "surrogatepass")) > limit
+
+    def schedule_silence_check(self, delay: float):
+        loop = asyncio.get_running_loop()
+        self.heartbeat_timer = loop.call_later(delay, self.check_silence)
+
+    def check_silence(self):
+        # A timer, not a task per socket: an idle socket costs one timer handle.
+        limit = 3 * settings.CHAT_HEARTBEAT_SECONDS
+        silent_for = time.monotonic() - self.last_frame_at
+        if silent_for >= limit:
+            self.heartbeat_close_task = asyncio.get_running_loop().create_task(
+                self.close_with(CLOSE_SILENT)
+            )
+        else:
+            self.schedule_silence_check(limit - silent_for)

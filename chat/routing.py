@@ -1,0 +1,7 @@
+"""WebSocket URL routes of the chat app."""
+
+from django.urls import path
+
+from chat.consumers import ChatConsumer
+
+websocket_urlpatterns = [path("ws/chat/", ChatConsumer.as_asgi())]
