@@ -1,0 +1,1 @@
+"""Accounts use Django's own user admin; nothing custom to register yet."""

@@ -1,0 +1,21 @@
+"""Maps chat errors raised by services to REST responses, in one place."""
+
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from chat.errors import ChatError
+
+STATUS_BY_CODE = {
+    "room_not_found": 404,
+    "not_member": 403,
+    "forbidden": 403,
+    "muted": 403,
+    "rate_limited": 429,
+}
+
+
+def chat_exception_handler(exc, context):
+    if isinstance(exc, ChatError):
+        status = STATUS_BY_CODE.get(exc.code, 400)
+        return Response({"detail": exc.detail, "code": exc.code}, status=status)
+    return exception_handler(exc, context)
