@@ -1,0 +1,152 @@
+"""Two people chat in real Chromium: sign up, create and join a room, talk,
+reconnect."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.servers import ChatServer
+
+pytestmark = [pytest.mark.browser, pytest.mark.processes]
+
+PASSWORD = "a-Long-passw0rd"
+
+
+def sign_up(page: Page, server: ChatServer, username: str) -> None:
+    page.goto(f"{server.http_url}/accounts/signup/")
+    page.fill("#id_username", username)
+    page.fill("#id_password1", PASSWORD)
+    page.fill("#id_password2", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.get_by_test_id("whoami")).to_have_text(username)
+
+
+def send_message(page: Page, text: str) -> None:
+    page.get_by_test_id("body").fill(text)
+    page.get_by_test_id("send").click()
+
+
+def messages(page: Page):
+    return page.locator("[data-testid=messages] li[data-id]")
+
+
+def post_as(username: str, room_slug: str, bodies: list[str]) -> None:
+    """Store messages through the write path, as another client or process would.
+
+    Runs on its own thread: Playwright keeps an event loop in the test's thread, and
+    the service's broadcast must not run inside it.
+    """
+
+    def post():
+        from django.contrib.auth import get_user_model
+        from django.db import connection
+
+        from chat import services
+        from chat.models import Room
+
+        room = Room.objects.get(slug=room_slug)
+        author = get_user_model().objects.get(username=username)
+        for index, body in enumerate(bodies):
+            services.message_create(
+                room=room, author=author, body=body, client_id=f"{body[:50]}-{index}"
+            )
+        connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(post).result()
+
+
+def expect_online(page: Page) -> None:
+    expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "online")
+
+
+@pytest.fixture
+def two_people(browser, live_chat_server):
+    """ana creates 'lobby'; bob signs up and joins it; both are on the room page."""
+    ana = browser.new_context().new_page()
+    bob = browser.new_context().new_page()
+    sign_up(ana, live_chat_server, "ana")
+    ana.fill("#id_slug", "lobby")
+    ana.fill("#id_name", "Lobby")
+    ana.click("[data-testid=room-create] button[type=submit]")
+    expect(ana.locator("h1")).to_contain_text("Lobby")
+    sign_up(bob, live_chat_server, "bob")
+    bob.get_by_test_id("join-lobby").click()
+    expect(bob.locator("h1")).to_contain_text("Lobby")
+    expect_online(ana)
+    expect_online(bob)
+    return ana, bob
+
+
+def test_two_people_see_each_others_messages_live(two_people):
+    ana, bob = two_people
+    send_message(ana, "hello from ana")
+    expect(messages(bob).last).to_contain_text("hello from ana")
+    send_message(bob, "hi ana, bob here")
+    expect(messages(ana).last).to_contain_text("hi ana, bob here")
+    expect(messages(ana)).to_have_count(2)
+    expect(messages(bob)).to_have_count(2)
+
+
+def test_markup_in_a_message_is_shown_as_text(two_people):
+    ana, bob = two_people
+    markup = '<b id="injected">bold</b><img src=x onerror="window.pwned=1">'
+    send_message(ana, markup)
+    expect(messages(bob).last.locator(".body")).to_have_text(markup)
+    assert bob.locator("#injected").count() == 0
+    assert bob.evaluate("window.pwned") is None
+
+
+def test_history_and_load_older_after_reload(two_people, live_chat_server):
+    ana, bob = two_people
+    post_as("ana", "lobby", [f"old {i}" for i in range(60)])
+    bob.reload()
+    expect(messages(bob)).to_have_count(50)
+    expect(messages(bob).first).to_contain_text("old 10")
+    bob.get_by_test_id("load-older").click()
+    expect(messages(bob)).to_have_count(60)
+    expect(messages(bob).first).to_contain_text("old 0")
+    expect(bob.get_by_test_id("load-older")).to_be_hidden()
+
+
+def test_after_a_server_restart_messages_sent_meanwhile_appear_once(
+    two_people, live_chat_server
+):
+    ana, bob = two_people
+    send_message(ana, "before the restart")
+    expect(messages(bob)).to_have_count(1)
+    live_chat_server.stop()
+    expect(bob.get_by_test_id("connection")).to_have_attribute("data-state", "offline")
+    # While the server is down a message is stored (as another server process would).
+    post_as("ana", "lobby", ["while you were away"])
+    live_chat_server.start()
+    for page in (ana, bob):
+        expect(
+            page.locator("li[data-id]", has_text="while you were away")
+        ).to_have_count(1, timeout=20_000)
+        expect_online(page)
+    send_message(bob, "after the restart")
+    expect(messages(ana).last).to_contain_text("after the restart")
+    expect(messages(ana)).to_have_count(3)
+    expect(messages(bob)).to_have_count(3)
+
+
+def test_after_a_dropped_socket_messages_sent_meanwhile_appear_once(two_people):
+    ana, bob = two_people
+    send_message(ana, "first")
+    expect(messages(bob)).to_have_count(1)
+    # Take bob's browser off the network and drop his socket: his reconnects fail
+    # until he is back online, so ana's message can only reach him by the replay.
+    bob.context.set_offline(True)
+    bob.evaluate("window.chatRoom.socket.close()")
+    expect(bob.get_by_test_id("connection")).to_have_attribute("data-state", "offline")
+    send_message(ana, "sent while bob was offline")
+    expect(messages(ana)).to_have_count(2)
+    assert messages(bob).count() == 1
+    bob.context.set_offline(False)
+    expect(
+        bob.locator("li[data-id]", has_text="sent while bob was offline")
+    ).to_have_count(1, timeout=20_000)
+    expect_online(bob)
+    expect(messages(bob)).to_have_count(2)

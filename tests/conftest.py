@@ -1,0 +1,94 @@
+"""Shared fixtures: users and rooms, and the switch that makes missing services fail.
+
+With CHAT_REQUIRE_SERVICES=1 (set by .ci/run) a test that needs Redis, PostgreSQL or
+Chromium fails when that is missing instead of being skipped.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from chat import services
+
+REQUIRE_SERVICES = os.environ.get("CHAT_REQUIRE_SERVICES") == "1"
+CHROMIUM = "/usr/bin/chromium"
+
+Path(settings.BASE_DIR, "test-artifacts").mkdir(exist_ok=True)
+
+
+def missing(reason: str):
+    """Skip, or fail when the run requires every service."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (CHAT_REQUIRE_SERVICES=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def redis_url():
+    """The Redis behind the channel layer; the test needs channels-redis."""
+    if not settings.REDIS_URL:
+        missing("REDIS_URL is not set: this test needs the Redis channel layer")
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2).ping()
+    except redis.RedisError as error:
+        missing(f"Redis at {settings.REDIS_URL} is unreachable: {error}")
+    return settings.REDIS_URL
+
+
+@pytest.fixture
+def postgres():
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        missing("DATABASE_URL is not PostgreSQL")
+
+
+@pytest.fixture
+def chromium_path():
+    if not shutil.which(CHROMIUM):
+        missing(f"{CHROMIUM} is missing: apt-get install chromium")
+    return CHROMIUM
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def make(username: str, password: str = "pw-for-tests-only", **extra):
+        return django_user_model.objects.create_user(
+            username=username, password=password, **extra
+        )
+
+    return make
+
+
+@pytest.fixture
+def ana(make_user):
+    return make_user("ana")
+
+
+@pytest.fixture
+def bob(make_user):
+    return make_user("bob")
+
+
+@pytest.fixture
+def carol(make_user):
+    return make_user("carol")
+
+
+@pytest.fixture
+def general(ana, bob):
+    """A public room owned by ana, with bob as a member."""
+    room = services.room_create(owner=ana, slug="general", name="General")
+    services.room_join(user=bob, room=room)
+    return room
+
+
+@pytest.fixture
+def hideout(ana):
+    """A private room whose only member is ana."""
+    return services.room_create(
+        owner=ana, slug="hideout", name="Hideout", is_private=True
+    )

@@ -1,0 +1,363 @@
+"""The chat socket through the full ASGI stack: handshake, rooms, sending, errors.
+
+Runs on whichever channel layer the settings choose (the in-memory one, or Redis
+when REDIS_URL is set, as in CI): never a mocked one.
+"""
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from chat import services
+from chat.models import Message
+from chatsite.asgi import application
+from tests.sockets import (
+    frames_until_pong,
+    open_chat,
+    open_socket,
+    receive,
+    send,
+    subscribe,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+post = database_sync_to_async(services.message_create)
+
+
+async def test_hello_names_the_user_and_heartbeat(ana):
+    socket = await open_socket(ana)
+    hello = await receive(socket)
+    assert hello == {
+        "type": "hello",
+        "user": {"id": ana.pk, "username": "ana"},
+        "heartbeat": 25,
+    }
+    await socket.disconnect()
+
+
+async def test_anonymous_socket_gets_unauthenticated_and_close_4401():
+    socket = await open_socket(None)
+    error = await receive(socket)
+    assert error["type"] == "error"
+    assert error["code"] == "unauthenticated"
+    assert error["ref"] is None
+    assert isinstance(error["detail"], str) and error["detail"]
+    assert (await socket.receive_output(timeout=1)) == {
+        "type": "websocket.close",
+        "code": 4401,
+    }
+
+
+async def test_inactive_account_is_unauthenticated(make_user):
+    user = await database_sync_to_async(make_user)("dormant")
+    cookie_user = user
+    user.is_active = False
+    await database_sync_to_async(user.save)()
+    socket = await open_socket(cookie_user)
+    error = await receive(socket)
+    assert error["code"] == "unauthenticated"
+    assert (await socket.receive_output(timeout=1))["code"] == 4401
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", None])
+async def test_foreign_or_missing_origin_is_refused_before_the_consumer(
+    ana, origin, monkeypatch
+):
+    from chat.consumers import ChatConsumer
+
+    reached = []
+    monkeypatch.setattr(ChatConsumer, "connect", lambda self: reached.append(self))
+    headers = [] if origin is None else [(b"origin", origin.encode())]
+    socket = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
+    connected, _ = await socket.connect()
+    # Closing before accept is what Daphne answers as HTTP 403 (checked against a
+    # real Daphne in tests/processes).
+    assert connected is False
+    assert reached == []
+
+
+async def test_ping_gets_pong(ana):
+    socket = await open_chat(ana)
+    await send(socket, {"type": "ping"})
+    assert await receive(socket) == {"type": "pong"}
+    await socket.disconnect()
+
+
+async def test_subscribe_reports_last_id_and_no_replay_without_since(ana, bob, general):
+    first, _ = await post(room=general, author=ana, body="one", client_id="c1")
+    socket = await open_chat(bob)
+    replayed, subscribed = await subscribe(socket, "general")
+    assert replayed == []
+    assert subscribed == {
+        "type": "subscribed",
+        "room": "general",
+        "last_id": first.pk,
+        "more": False,
+    }
+    await socket.disconnect()
+
+
+async def test_subscribe_to_empty_room_reports_last_id_zero(ana, general):
+    socket = await open_chat(ana)
+    _, subscribed = await subscribe(socket, "general", since=0)
+    assert subscribed["last_id"] == 0
+    await socket.disconnect()
+
+
+async def test_resubscribe_since_replays_missed_messages_in_order(ana, bob, general):
+    sent = [
+        (await post(room=general, author=ana, body=f"m{i}", client_id=f"c{i}"))[0]
+        for i in range(5)
+    ]
+    socket = await open_chat(bob)
+    replayed, subscribed = await subscribe(socket, "general", since=sent[1].pk)
+    assert [frame["message"]["id"] for frame in replayed] == [m.pk for m in sent[2:]]
+    assert all(frame["replay"] is True for frame in replayed)
+    assert [frame["message"]["body"] for frame in replayed] == ["m2", "m3", "m4"]
+    assert subscribed["more"] is False
+    # Subscribing again is allowed and replays again.
+    replayed_again, _ = await subscribe(socket, "general", since=sent[3].pk)
+    assert [frame["message"]["id"] for frame in replayed_again] == [sent[4].pk]
+    await socket.disconnect()
+
+
+async def test_replay_is_capped_and_says_more(ana, bob, general, settings):
+    settings.CHAT_REPLAY_LIMIT = 3
+    ids = [
+        (await post(room=general, author=ana, body=f"m{i}", client_id=f"c{i}"))[0].pk
+        for i in range(5)
+    ]
+    socket = await open_chat(bob)
+    replayed, subscribed = await subscribe(socket, "general", since=0)
+    assert [frame["message"]["id"] for frame in replayed] == ids[:3]
+    assert subscribed["more"] is True
+    assert subscribed["last_id"] == ids[-1]
+    await socket.disconnect()
+
+
+async def test_message_send_is_broadcast_to_every_subscriber_sender_included(
+    ana, bob, general
+):
+    ana_socket, bob_socket = await open_chat(ana), await open_chat(bob)
+    await subscribe(ana_socket, "general")
+    await subscribe(bob_socket, "general")
+    await send(
+        ana_socket,
+        {
+            "type": "message.send",
+            "room": "general",
+            "body": "  hello bob \n",
+            "client_id": "k1",
+        },
+    )
+    ack = await receive(ana_socket)
+    live = await receive(bob_socket)
+    assert ack == live
+    assert ack["type"] == "message.new"
+    assert ack["replay"] is False
+    message = ack["message"]
+    stored = await database_sync_to_async(Message.objects.get)(pk=message["id"])
+    assert message == {
+        "id": stored.pk,
+        "room": "general",
+        "author": {"id": ana.pk, "username": "ana"},
+        "body": "hello bob",
+        "created_at": message["created_at"],
+        "edited_at": None,
+        "client_id": "k1",
+    }
+    assert message["created_at"].endswith("Z")
+    assert stored.body == "hello bob"
+    await ana_socket.disconnect()
+    await bob_socket.disconnect()
+
+
+async def test_resent_client_id_creates_nothing_and_acknowledges_again(
+    ana, bob, general
+):
+    ana_socket, bob_socket = await open_chat(ana), await open_chat(bob)
+    await subscribe(ana_socket, "general")
+    await subscribe(bob_socket, "general")
+    frame = {
+        "type": "message.send",
+        "room": "general",
+        "body": "once",
+        "client_id": "same",
+    }
+    await send(ana_socket, frame)
+    first = await receive(ana_socket)
+    await send(ana_socket, {**frame, "body": "changed on resend"})
+    second = await receive(ana_socket)
+    assert second == first
+    assert (
+        await database_sync_to_async(Message.objects.filter(client_id="same").count)()
+        == 1
+    )
+    # Bob heard it once: the resend is answered to the sender only.
+    assert (await receive(bob_socket))["message"]["id"] == first["message"]["id"]
+    assert await frames_until_pong(bob_socket) == []
+    await ana_socket.disconnect()
+    await bob_socket.disconnect()
+
+
+async def test_live_messages_after_since_replay_arrive_once_in_order(ana, bob, general):
+    """Messages posted while a subscribe replays arrive after it, never twice."""
+    for i in range(20):
+        await post(room=general, author=ana, body=f"old{i}", client_id=f"old{i}")
+    socket = await open_chat(bob)
+    writer = asyncio.ensure_future(
+        asyncio.gather(
+            *[
+                post(room=general, author=ana, body=f"new{i}", client_id=f"new{i}")
+                for i in range(20)
+            ]
+        )
+    )
+    await send(socket, {"type": "subscribe", "room": "general", "since": 0})
+    await writer
+    seen = []
+    while len(seen) < 40:
+        frame = await receive(socket)
+        if frame["type"] == "message.new":
+            seen.append(frame["message"]["id"])
+    assert seen == sorted(seen)
+    assert len(set(seen)) == 40
+    assert [
+        f for f in await frames_until_pong(socket) if f["type"] == "message.new"
+    ] == []
+    await socket.disconnect()
+
+
+async def test_gap_in_live_stream_is_filled_from_the_database(ana, bob, general):
+    """A broadcast that never arrived is recovered when the next one shows the gap."""
+    socket = await open_chat(bob)
+    await subscribe(socket, "general")
+    # Write one message without its broadcast, as if the channel layer had dropped it.
+    lost = await database_sync_to_async(_create_without_broadcast)(general, ana)
+    after, _ = await post(room=general, author=ana, body="after", client_id="after")
+    first, second = await receive(socket), await receive(socket)
+    assert [first["message"]["id"], second["message"]["id"]] == [lost.pk, after.pk]
+    assert first["replay"] is False
+    await socket.disconnect()
+
+
+def _create_without_broadcast(room, author):
+    from django.db import transaction
+
+    with transaction.atomic():
+        message, _ = services.message_create(
+            room=room, author=author, body="lost", client_id="lost"
+        )
+        # Drop the queued broadcast: the row commits, the event never leaves.
+        transaction.get_connection().run_on_commit.clear()
+    return message
+
+
+async def test_unsubscribe_stops_the_room_events(ana, bob, general):
+    socket = await open_chat(bob)
+    await subscribe(socket, "general")
+    await send(socket, {"type": "unsubscribe", "room": "general"})
+    await post(room=general, author=ana, body="unheard", client_id="u1")
+    assert await frames_until_pong(socket) == []
+    await send(
+        socket,
+        {"type": "message.send", "room": "general", "body": "x", "client_id": "x"},
+    )
+    assert (await receive(socket))["code"] == "not_subscribed"
+    await socket.disconnect()
+
+
+async def test_typing_reaches_the_other_subscribers_only(ana, bob, general):
+    ana_socket, bob_socket = await open_chat(ana), await open_chat(bob)
+    await subscribe(ana_socket, "general")
+    await subscribe(bob_socket, "general")
+    await send(ana_socket, {"type": "typing", "room": "general"})
+    assert await receive(bob_socket) == {
+        "type": "typing",
+        "room": "general",
+        "user": {"id": ana.pk, "username": "ana"},
+    }
+    assert await frames_until_pong(ana_socket) == []
+    await ana_socket.disconnect()
+    await bob_socket.disconnect()
+
+
+async def test_read_marker_moves_forward_only_and_never_past_the_room(
+    ana, bob, general
+):
+    from chat.models import Membership
+
+    message, _ = await post(room=general, author=ana, body="hi", client_id="r1")
+    socket = await open_chat(bob)
+    await subscribe(socket, "general")
+    marker = database_sync_to_async(
+        lambda: Membership.objects.get(user=bob, room=general).last_read_id
+    )
+    await send(socket, {"type": "read", "room": "general", "last_id": 10**12})
+    assert await frames_until_pong(socket) == []
+    assert await marker() == message.pk
+    await send(socket, {"type": "read", "room": "general", "last_id": 0})
+    await frames_until_pong(socket)
+    assert await marker() == message.pk
+    await socket.disconnect()
+
+
+async def test_leaving_a_room_sends_room_removed_and_stops_events(ana, bob, general):
+    socket = await open_chat(bob)
+    await subscribe(socket, "general")
+    await database_sync_to_async(services.room_leave)(user=bob, room=general)
+    assert await receive(socket) == {
+        "type": "room.removed",
+        "room": "general",
+        "reason": "left",
+    }
+    await post(room=general, author=ana, body="after leaving", client_id="l1")
+    assert await frames_until_pong(socket) == []
+    await socket.disconnect()
+
+
+async def test_deleted_and_edited_messages_are_broadcast(ana, bob, general):
+    socket = await open_chat(bob)
+    await subscribe(socket, "general")
+    message, _ = await post(room=general, author=ana, body="typo", client_id="e1")
+    await receive(socket)
+    await database_sync_to_async(services.message_edit)(
+        message=message, editor=ana, body="fixed"
+    )
+    edited = await receive(socket)
+    assert edited["type"] == "message.edited"
+    assert edited["message"]["body"] == "fixed"
+    assert edited["message"]["edited_at"] is not None
+    await database_sync_to_async(services.message_delete)(message=message, actor=ana)
+    assert await receive(socket) == {
+        "type": "message.deleted",
+        "room": "general",
+        "id": message.pk,
+    }
+    await socket.disconnect()
+
+
+async def test_notify_reaches_every_socket_of_the_user(bob):
+    from chat import events
+
+    first, second = await open_chat(bob), await open_chat(bob)
+    await database_sync_to_async(events.user_notified)(user_id=bob.pk, data={"k": 1})
+    for socket in (first, second):
+        assert await receive(socket) == {"type": "notify", "data": {"k": 1}}
+        await socket.disconnect()
+
+
+async def test_disconnect_leaves_no_group_membership(ana, general):
+    from channels.layers import get_channel_layer
+
+    socket = await open_chat(ana)
+    await subscribe(socket, "general")
+    await socket.disconnect()
+    # A broadcast after the disconnect finds nobody to deliver to: nothing raises and
+    # the in-memory layer (or Redis) holds no group entry for the closed channel.
+    layer = get_channel_layer()
+    if hasattr(layer, "groups"):
+        assert all(not members for members in layer.groups.values())

@@ -1,0 +1,95 @@
+"""Two Daphne processes sharing Redis: a message sent on one reaches a socket on
+the other."""
+
+import asyncio
+import json
+
+import pytest
+import websockets
+from asgiref.sync import sync_to_async
+
+from tests.servers import ChatServer
+from tests.sockets import session_cookie
+
+pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]
+
+ORIGIN = "http://127.0.0.1"
+
+
+@pytest.fixture
+def two_servers(redis_url, transactional_db):
+    servers = [ChatServer().start(), ChatServer().start()]
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+async def connect(server: ChatServer, user):
+    cookie = await session_cookie(user)
+    socket = await websockets.connect(
+        server.ws_url,
+        origin=ORIGIN,
+        additional_headers={"Cookie": f"sessionid={cookie}"},
+    )
+    hello = json.loads(await asyncio.wait_for(socket.recv(), 5))
+    assert hello["type"] == "hello"
+    return socket
+
+
+async def next_frame(socket, frame_type: str) -> dict:
+    while True:
+        frame = json.loads(await asyncio.wait_for(socket.recv(), 5))
+        if frame["type"] == frame_type:
+            return frame
+
+
+async def test_message_sent_on_one_server_reaches_a_subscriber_on_the_other(
+    two_servers, ana, bob, general
+):
+    first, second = two_servers
+    ana_socket, bob_socket = await connect(first, ana), await connect(second, bob)
+    for socket in (ana_socket, bob_socket):
+        await socket.send(json.dumps({"type": "subscribe", "room": "general"}))
+        await next_frame(socket, "subscribed")
+    await ana_socket.send(
+        json.dumps(
+            {
+                "type": "message.send",
+                "room": "general",
+                "body": "across",
+                "client_id": "x1",
+            }
+        )
+    )
+    ack = await next_frame(ana_socket, "message.new")
+    received = await next_frame(bob_socket, "message.new")
+    assert received == ack
+    assert received["message"]["body"] == "across"
+    await ana_socket.close()
+    await bob_socket.close()
+
+
+async def test_notify_from_the_test_process_reaches_sockets_on_both_servers(
+    two_servers, bob
+):
+    from chat import events
+
+    sockets = [await connect(server, bob) for server in two_servers]
+    await sync_to_async(events.user_notified)(user_id=bob.pk, data={"hi": True})
+    for socket in sockets:
+        assert await next_frame(socket, "notify") == {
+            "type": "notify",
+            "data": {"hi": True},
+        }
+        await socket.close()
+
+
+async def test_real_daphne_refuses_a_foreign_origin_with_403(two_servers, ana):
+    cookie = await session_cookie(ana)
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await websockets.connect(
+            two_servers[0].ws_url,
+            origin="http://evil.example",
+            additional_headers={"Cookie": f"sessionid={cookie}"},
+        )
+    assert refused.value.response.status_code == 403
