@@ -33,7 +33,7 @@ def test_admin_added_message_is_stored_and_broadcast_once(admin_client, ana, gen
     )
     assert response.status_code == 302, response.content
     message = Message.objects.get(client_id="adm1")
-    assert message.body == "hi"
+    assert message.body == "from admin"
     event = next_event(channel)
     assert event["type"] == "chat.message.created"
     assert event["id"] == message.pk
