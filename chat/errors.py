@@ -76,3 +76,16 @@ class InvalidInput(ChatError):
 
     code = "invalid"
     default_detail = "Invalid input."
+
+
+class Banned(ChatError):
+    code = "banned"
+    default_detail = "You are banned from this room."
+
+
+class NotFound(ChatError):
+    """Something other than a room (a user, a message) that does not exist or that
+    the caller may not see."""
+
+    code = "not_found"
+    default_detail = "Not found."

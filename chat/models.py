@@ -50,6 +50,9 @@ class Membership(models.Model):
     joined_at = models.DateTimeField(auto_now_add=True)
     # The newest message id the member has read; it only moves forward.
     last_read_id = models.BigIntegerField(default=0)
+    # Sends are refused with `muted` until this moment (null: not muted).
+    muted_until = models.DateTimeField(null=True, blank=True)
+    mute_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         constraints = [
@@ -91,3 +94,67 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} in {self.room_id} by {self.author_id}"
+
+
+class RoomBan(models.Model):
+    """A user removed from a room who may not rejoin it until unbanned."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="bans")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="room_bans"
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    banned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["room", "user"], name="ban_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} banned from {self.room}"
+
+
+class ModerationAction(models.Model):
+    """The audit log: one row per moderation action, written by the services."""
+
+    class Kind(models.TextChoices):
+        MESSAGE_DELETE = "message_delete", "message deleted"
+        MESSAGE_RESTORE = "message_restore", "message restored"
+        MEMBER_ADD = "member_add", "member added"
+        MEMBER_REMOVE = "member_remove", "member removed"
+        MEMBER_ROLE = "member_role", "role changed"
+        MEMBER_MUTE = "member_mute", "member muted"
+        MEMBER_UNMUTE = "member_unmute", "member unmuted"
+        MEMBER_BAN = "member_ban", "member banned"
+        MEMBER_UNBAN = "member_unban", "member unbanned"
+        USER_DEACTIVATE = "user_deactivate", "user deactivated"
+        ROOM_UPDATE = "room_update", "room updated"
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    room = models.ForeignKey(Room, on_delete=models.SET_NULL, null=True, blank=True)
+    target_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    target_message = models.ForeignKey(
+        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    detail = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} by {self.actor_id} at {self.created_at:%Y-%m-%d %H:%M}"

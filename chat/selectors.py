@@ -3,7 +3,7 @@
 Reads only; nothing here changes state or talks to the channel layer.
 """
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from chat.errors import NotMember, RoomNotFound
 from chat.models import Membership, Message, Room
@@ -20,11 +20,19 @@ def room_list_for_user(*, user) -> QuerySet[Room]:
 
 
 def room_get_visible(*, user, slug: str) -> Room:
-    """The room if the user may see it; a private room of others is RoomNotFound."""
+    """The room if the user may see it; a private room of others is RoomNotFound.
+
+    Staff see every room (they moderate them), but seeing is not membership: reading
+    history or posting still needs a membership.
+    """
     room = Room.objects.filter(slug=slug).first()
     if room is None:
         raise RoomNotFound()
-    if room.is_private and not membership_of(user=user, room=room):
+    if (
+        room.is_private
+        and not user.is_staff
+        and not membership_of(user=user, room=room)
+    ):
         raise RoomNotFound()
     return room
 
@@ -74,3 +82,37 @@ def room_last_message_id(*, room_id: int) -> int:
     return (
         Room.objects.filter(pk=room_id).values_list("last_message_id", flat=True).get()
     )
+
+
+def room_detail(*, user, slug: str) -> Room:
+    """A visible room annotated with `member_count` and `is_member`."""
+    room = room_get_visible(user=user, slug=slug)
+    membership = Membership.objects.filter(room=OuterRef("pk"), user=user)
+    return (
+        Room.objects.filter(pk=room.pk)
+        .select_related("owner")
+        .annotate(member_count=Count("memberships"), is_member=Exists(membership))
+        .get()
+    )
+
+
+def member_list(*, room: Room) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(room=room)
+        .select_related("user")
+        .order_by("user__username")
+    )
+
+
+def message_get_readable(*, user, message_id: int) -> Message | None:
+    """A visible message in a room the user belongs to (staff: any room)."""
+    message = (
+        Message.objects.filter(pk=message_id, deleted_at__isnull=True)
+        .select_related("room", "author")
+        .first()
+    )
+    if message is None:
+        return None
+    if user.is_staff or membership_of(user=user, room=message.room) is not None:
+        return message
+    return None

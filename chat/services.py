@@ -18,15 +18,23 @@ from django.utils.text import slugify
 
 from chat import events
 from chat.errors import (
+    Banned,
     BodyEmpty,
     BodyTooLong,
     InvalidInput,
+    Muted,
     NotMember,
     PermissionDenied,
     RoomNotFound,
 )
-from chat.models import Membership, Message, Room
+from chat.models import Membership, Message, ModerationAction, Room, RoomBan
 from chat.selectors import membership_of
+
+Role = Membership.Role
+# How far each role may reach: an actor acts on members whose rank is lower.
+RANK = {Role.MEMBER: 0, Role.MODERATOR: 1, Role.OWNER: 2}
+STAFF_RANK = 3
+MUTE_MAX_MINUTES = 60 * 24 * 365
 
 _LINE_BREAKS = re.compile(r"\r\n?")
 
@@ -81,26 +89,53 @@ def room_create(
 
 def room_join(*, user, room: Room) -> Membership:
     """Join a public room (idempotent). A private room is only entered when added."""
-    if room.is_private:
-        existing = membership_of(user=user, room=room)
-        if existing is None:
-            raise RoomNotFound()
+    existing = membership_of(user=user, room=room)
+    if existing is not None:
         return existing
+    if room.is_private:
+        raise RoomNotFound()
+    if RoomBan.objects.filter(room=room, user=user).exists():
+        raise Banned()
     membership, _ = Membership.objects.get_or_create(room=room, user=user)
     return membership
 
 
 def room_leave(*, user, room: Room) -> None:
     """Leave a room; the user's sockets subscribed to it get `room.removed`."""
+    membership = membership_of(user=user, room=room)
+    if membership is None:
+        raise NotMember()
+    if membership.role == Role.OWNER:
+        raise PermissionDenied("The owner cannot leave the room they own.")
     with transaction.atomic():
-        deleted, _ = Membership.objects.filter(room=room, user=user).delete()
-        if not deleted:
-            raise NotMember()
-        transaction.on_commit(
-            lambda: events.room_removed(
-                user_id=user.pk, room_id=room.pk, room_slug=room.slug, reason="left"
+        membership.delete()
+        _after_commit_remove(user_id=user.pk, room=room, reason="left")
+
+
+def room_update(
+    *, room: Room, actor, name: str | None = None, topic: str | None = None
+):
+    """Owner, moderators or staff change a room's name or topic."""
+    _require_moderator(actor=actor, room=room)
+    fields = []
+    if name is not None:
+        if not name.strip():
+            raise InvalidInput("A room needs a name.")
+        room.name = name.strip()[:100]
+        fields.append("name")
+    if topic is not None:
+        room.topic = topic.strip()[:300]
+        fields.append("topic")
+    if fields:
+        with transaction.atomic():
+            room.save(update_fields=fields)
+            _audit(
+                actor,
+                ModerationAction.Kind.ROOM_UPDATE,
+                room=room,
+                detail=",".join(fields),
             )
-        )
+    return room
 
 
 def message_create(
@@ -121,7 +156,8 @@ def message_create(
             .only("id", "last_message_id")
             .get(pk=room.pk)
         )
-        if membership_of(user=author, room=room) is None:
+        membership = membership_of(user=author, room=room)
+        if membership is None:
             raise NotMember()
         existing = (
             Message.objects.filter(room=room, author=author, client_id=client_id)
@@ -130,6 +166,9 @@ def message_create(
         )
         if existing is not None:
             return existing, False
+        muted_until = membership.muted_until
+        if muted_until is not None and muted_until > timezone.now():
+            raise Muted(f"You are muted here until {muted_until:%Y-%m-%d %H:%M} UTC.")
         prev_id = locked.last_message_id
         message = Message.objects.create(
             room=room, author=author, body=body, client_id=client_id
@@ -144,13 +183,70 @@ def message_create(
     return message, True
 
 
-def _may_moderate(*, user, room: Room) -> bool:
+def _rank(user, room: Room) -> int | None:
+    """The user's standing in a room: staff > owner > moderator > member > None."""
     if user.is_staff:
-        return True
+        return STAFF_RANK
     membership = membership_of(user=user, room=room)
-    return membership is not None and membership.role in (
-        Membership.Role.MODERATOR,
-        Membership.Role.OWNER,
+    return RANK[membership.role] if membership is not None else None
+
+
+def _may_moderate(*, user, room: Room) -> bool:
+    rank = _rank(user, room)
+    return rank is not None and rank >= RANK[Role.MODERATOR]
+
+
+def _require_moderator(*, actor, room: Room) -> int:
+    rank = _rank(actor, room)
+    if rank is None or rank < RANK[Role.MODERATOR]:
+        raise PermissionDenied(
+            "Only the room's owner, its moderators or staff may do that."
+        )
+    return rank
+
+
+def _require_outranks(
+    *, actor, room: Room, target: Membership | None, target_user
+) -> int:
+    """The actor may moderate the room and stands above the target."""
+    rank = _require_moderator(actor=actor, room=room)
+    if target_user.pk == actor.pk:
+        raise PermissionDenied("You cannot do that to yourself.")
+    target_rank = RANK[target.role] if target is not None else RANK[Role.MEMBER]
+    if target_user.is_staff and rank < STAFF_RANK:
+        target_rank = STAFF_RANK
+    if target_rank >= rank:
+        raise PermissionDenied("You may only do that to members below your own role.")
+    return rank
+
+
+def _audit(
+    actor,
+    kind,
+    *,
+    room=None,
+    target_user=None,
+    target_message=None,
+    reason="",
+    detail="",
+):
+    ModerationAction.objects.create(
+        actor=actor,
+        kind=kind,
+        room=room,
+        target_user=target_user,
+        target_message=target_message,
+        reason=reason[:300],
+        detail=detail[:300],
+    )
+
+
+def _after_commit_remove(*, user_id: int, room: Room, reason: str) -> None:
+    room_id, room_slug = room.pk, room.slug
+    transaction.on_commit(
+        lambda: events.room_removed(
+            user_id=user_id, room_id=room_id, room_slug=room_slug, reason=reason
+        )
     )
 
 
@@ -172,7 +268,7 @@ def message_edit(*, message: Message, editor, body: str) -> Message:
     return message
 
 
-def message_delete(*, message: Message, actor) -> None:
+def message_delete(*, message: Message, actor, reason: str = "") -> None:
     """Soft-delete a message (author, room moderators, staff); broadcast the removal."""
     if message.author_id != actor.pk and not _may_moderate(
         user=actor, room=message.room
@@ -183,6 +279,15 @@ def message_delete(*, message: Message, actor) -> None:
     with transaction.atomic():
         message.deleted_at = timezone.now()
         message.save(update_fields=["deleted_at"])
+        if message.author_id != actor.pk:
+            _audit(
+                actor,
+                ModerationAction.Kind.MESSAGE_DELETE,
+                room=message.room,
+                target_user=message.author,
+                target_message=message,
+                reason=reason,
+            )
         room_id, room_slug, message_id = message.room_id, message.room.slug, message.pk
         transaction.on_commit(
             lambda: events.message_deleted(
@@ -200,3 +305,132 @@ def membership_mark_read(*, user, room: Room, last_id: int) -> None:
     )
     if not updated:
         raise NotMember()
+
+
+def member_add(*, room: Room, actor, user) -> Membership:
+    """Owner, moderators or staff add a user to a room (the way into a private one)."""
+    _require_moderator(actor=actor, room=room)
+    if RoomBan.objects.filter(room=room, user=user).exists():
+        raise InvalidInput(
+            f"{user.username} is banned from this room; unban them first."
+        )
+    if not user.is_active:
+        raise InvalidInput(f"{user.username}'s account is deactivated.")
+    with transaction.atomic():
+        membership, created = Membership.objects.get_or_create(room=room, user=user)
+        if created:
+            _audit(actor, ModerationAction.Kind.MEMBER_ADD, room=room, target_user=user)
+    return membership
+
+
+def member_remove(*, room: Room, actor, user) -> None:
+    """Owner, moderators or staff remove a member, who may rejoin a public room."""
+    target = membership_of(user=user, room=room)
+    if target is None:
+        raise NotMember(f"{user.username} is not a member of this room.")
+    _require_outranks(actor=actor, room=room, target=target, target_user=user)
+    with transaction.atomic():
+        target.delete()
+        _audit(actor, ModerationAction.Kind.MEMBER_REMOVE, room=room, target_user=user)
+        _after_commit_remove(user_id=user.pk, room=room, reason="removed")
+
+
+def member_set_role(*, room: Room, actor, user, role: str) -> Membership:
+    """The owner (or staff) makes a member a moderator or a plain member again."""
+    if role not in (Role.MEMBER, Role.MODERATOR):
+        raise InvalidInput("The role must be 'member' or 'moderator'.")
+    rank = _rank(actor, room)
+    if rank is None or rank < RANK[Role.OWNER]:
+        raise PermissionDenied("Only the room's owner or staff may change roles.")
+    target = membership_of(user=user, room=room)
+    if target is None:
+        raise NotMember(f"{user.username} is not a member of this room.")
+    if target.role == Role.OWNER:
+        raise PermissionDenied("The owner's role cannot be changed.")
+    if target.role != role:
+        with transaction.atomic():
+            target.role = role
+            target.save(update_fields=["role"])
+            _audit(
+                actor,
+                ModerationAction.Kind.MEMBER_ROLE,
+                room=room,
+                target_user=user,
+                detail=role,
+            )
+    return target
+
+
+def member_mute(
+    *, room: Room, actor, user, minutes: int, reason: str = ""
+) -> Membership:
+    """Refuse the member's sends with `muted` for the given number of minutes."""
+    if not 1 <= minutes <= MUTE_MAX_MINUTES:
+        raise InvalidInput(f"'minutes' must be from 1 to {MUTE_MAX_MINUTES}.")
+    target = membership_of(user=user, room=room)
+    if target is None:
+        raise NotMember(f"{user.username} is not a member of this room.")
+    _require_outranks(actor=actor, room=room, target=target, target_user=user)
+    with transaction.atomic():
+        target.muted_until = timezone.now() + timezone.timedelta(minutes=minutes)
+        target.mute_reason = reason[:300]
+        target.save(update_fields=["muted_until", "mute_reason"])
+        _audit(
+            actor,
+            ModerationAction.Kind.MEMBER_MUTE,
+            room=room,
+            target_user=user,
+            reason=reason,
+            detail=f"{minutes} minutes",
+        )
+    return target
+
+
+def member_unmute(*, room: Room, actor, user) -> Membership:
+    target = membership_of(user=user, room=room)
+    if target is None:
+        raise NotMember(f"{user.username} is not a member of this room.")
+    _require_outranks(actor=actor, room=room, target=target, target_user=user)
+    with transaction.atomic():
+        target.muted_until = None
+        target.mute_reason = ""
+        target.save(update_fields=["muted_until", "mute_reason"])
+        _audit(actor, ModerationAction.Kind.MEMBER_UNMUTE, room=room, target_user=user)
+    return target
+
+
+def member_ban(*, room: Room, actor, user, reason: str = "") -> None:
+    """Remove the user from the room for good: their sockets get `room.removed`."""
+    target = membership_of(user=user, room=room)
+    _require_outranks(actor=actor, room=room, target=target, target_user=user)
+    with transaction.atomic():
+        RoomBan.objects.update_or_create(
+            room=room, user=user, defaults={"reason": reason[:300], "banned_by": actor}
+        )
+        if target is not None:
+            target.delete()
+        _audit(
+            actor,
+            ModerationAction.Kind.MEMBER_BAN,
+            room=room,
+            target_user=user,
+            reason=reason,
+        )
+        _after_commit_remove(user_id=user.pk, room=room, reason="banned")
+
+
+def member_unban(*, room: Room, actor, user) -> None:
+    """Lift a ban; the user may join a public room again (a private one: be added)."""
+    _require_moderator(actor=actor, room=room)
+    with transaction.atomic():
+        deleted, _ = RoomBan.objects.filter(room=room, user=user).delete()
+        if not deleted:
+            raise InvalidInput(f"{user.username} is not banned from this room.")
+        _audit(actor, ModerationAction.Kind.MEMBER_UNBAN, room=room, target_user=user)
+
+
+def user_notify(*, actor, user, data: dict) -> None:
+    """Staff push a JSON object to every open socket of a user, on every server."""
+    if not actor.is_staff:
+        raise PermissionDenied("Only staff may notify users.")
+    events.user_notified(user_id=user.pk, data=data)
