@@ -22,6 +22,7 @@ from chat import protocol, selectors, services
 from chat.errors import ChatError, NotSubscribed
 from chat.events import user_group_name
 from chat.models import Room
+from chat.presence import registry as presence
 
 logger = logging.getLogger(__name__)
 
@@ -86,11 +87,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_discard(
             user_group_name(self.user.pk), self.channel_name
         )
-        for subscription in self.subscriptions.values():
-            await self.channel_layer.group_discard(
-                subscription.room.group_name, self.channel_name
-            )
-        self.subscriptions.clear()
+        for subscription in list(self.subscriptions.values()):
+            await self.drop_subscription(subscription)
 
     async def receive(self, text_data=None, bytes_data=None):
         if self.closing:
@@ -153,13 +151,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send_frame(
             {"type": "subscribed", "room": room.slug, "last_id": last_id, "more": more}
         )
+        if current is None:
+            await presence.enter(
+                room_id=room.pk,
+                room_slug=room.slug,
+                user_id=self.user.pk,
+                channel=self.channel_name,
+            )
+        await self.send_frame(await presence.frame(room.pk, room.slug))
 
     async def unsubscribe(self, command: protocol.Unsubscribe):
         subscription = self.subscription_for(command.room)
-        del self.subscriptions[subscription.room.pk]
-        await self.channel_layer.group_discard(
-            subscription.room.group_name, self.channel_name
-        )
+        await self.drop_subscription(subscription)
 
     async def message_send(self, command: protocol.MessageSend):
         subscription = self.subscription_for(command.room)
@@ -234,13 +237,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=event["frame"])
 
     async def chat_room_removed(self, event):
-        subscription = self.subscriptions.pop(event["room_id"], None)
+        subscription = self.subscriptions.get(event["room_id"])
         if subscription is None:
             return
-        await self.channel_layer.group_discard(
-            subscription.room.group_name, self.channel_name
-        )
+        await self.drop_subscription(subscription)
         await self.send(text_data=event["frame"])
+
+    async def chat_presence(self, event):
+        if event["room_id"] in self.subscriptions:
+            await self.send(text_data=event["frame"])
 
     async def chat_notify(self, event):
         await self.send(text_data=event["frame"])
@@ -253,6 +258,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if subscription.room.slug == slug:
                 return subscription
         raise NotSubscribed(f"Subscribe to '{slug[:64]}' first.")
+
+    async def drop_subscription(self, subscription: Subscription):
+        room = subscription.room
+        del self.subscriptions[room.pk]
+        await self.channel_layer.group_discard(room.group_name, self.channel_name)
+        await presence.leave(
+            room_id=room.pk, user_id=self.user.pk, channel=self.channel_name
+        )
 
     async def deliver_from_history(self, subscription: Subscription, *, up_to_id: int):
         while subscription.cursor < up_to_id:

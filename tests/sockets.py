@@ -45,8 +45,16 @@ async def open_chat(user) -> WebsocketCommunicator:
     return communicator
 
 
-async def receive(communicator, timeout: float = 3) -> dict:
-    return json.loads(await communicator.receive_from(timeout=timeout))
+# Frames that arrive on their own schedule; tests about other things skip them.
+BACKGROUND_FRAMES = ("presence",)
+
+
+async def receive(communicator, timeout: float = 3, *, skip=BACKGROUND_FRAMES) -> dict:
+    """The next frame, skipping background ones (presence) unless skip=()."""
+    while True:
+        frame = json.loads(await communicator.receive_from(timeout=timeout))
+        if frame["type"] not in skip:
+            return frame
 
 
 async def send(communicator, frame: dict) -> None:
@@ -72,7 +80,7 @@ async def nothing_more(communicator, timeout: float = 0.2) -> bool:
     return await communicator.receive_nothing(timeout=timeout)
 
 
-async def frames_until_pong(communicator) -> list[dict]:
+async def frames_until_pong(communicator, *, skip=BACKGROUND_FRAMES) -> list[dict]:
     """Send a ping and return every frame that arrives before its pong.
 
     The consumer answers frames in order, so anything it sent in answer to earlier
@@ -81,7 +89,7 @@ async def frames_until_pong(communicator) -> list[dict]:
     await send(communicator, {"type": "ping"})
     frames = []
     while True:
-        frame = await receive(communicator)
+        frame = await receive(communicator, skip=skip)
         if frame["type"] == "pong":
             return frames
         frames.append(frame)

@@ -1,0 +1,194 @@
+"""Who is online in which room, across every server process.
+
+Each subscribed socket is an entry (room, user, channel). With Redis the entries live
+in one sorted set per room, scored by the moment they expire: every process refreshes
+its own sockets' entries once a heartbeat, so the entries of a process that dies
+expire within a few heartbeats and the next sweep announces the change. Without Redis
+(the embedded single-process mode) the process's own registry is the whole truth.
+Presence is ephemeral: it is never stored in the database.
+"""
+
+import asyncio
+import time
+from collections import defaultdict
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from chat import protocol
+from chat.events import room_group_name
+
+# Several changes in a room within this many seconds make one `presence` broadcast:
+# a reconnect storm of hundreds of sockets must not cost hundreds of room-wide frames.
+COALESCE_SECONDS = 0.25
+
+
+def _entry_ttl() -> float:
+    # A live socket refreshes every heartbeat; three missed refreshes mean it is gone.
+    return 3 * settings.CHAT_HEARTBEAT_SECONDS + 5
+
+
+class PresenceRegistry:
+    """This process's sockets per room, mirrored to Redis when there is one."""
+
+    def __init__(self):
+        self.local: dict[int, set[tuple[int, str]]] = defaultdict(set)
+        self.slugs: dict[int, str] = {}
+        self.pending_broadcasts: dict[int, asyncio.Task] = {}
+        self.refresher: asyncio.Task | None = None
+
+    # ---- storage -----------------------------------------------------------------
+
+    def _bind_loop(self) -> None:
+        # A server runs one event loop for its whole life; tests run one per test.
+        # State tied to a finished loop (its tasks, its Redis client) starts afresh.
+        loop = asyncio.get_running_loop()
+        if getattr(self, "loop", None) is not loop:
+            import redis.asyncio
+
+            self.loop = loop
+            self.local.clear()
+            self.pending_broadcasts.clear()
+            self.refresher = None
+            self.client = (
+                redis.asyncio.Redis.from_url(settings.REDIS_URL)
+                if settings.REDIS_URL
+                else None
+            )
+
+    def _redis(self):
+        self._bind_loop()
+        return self.client
+
+    @staticmethod
+    def _key(room_id: int) -> str:
+        return f"{settings.CHANNEL_LAYER_PREFIX}:presence:{room_id}"
+
+    async def _user_ids(self, room_id: int) -> set[int]:
+        if not settings.REDIS_URL:
+            return {user_id for user_id, _ in self.local.get(room_id, ())}
+        members = await self._redis().zrangebyscore(
+            self._key(room_id), time.time(), "+inf"
+        )
+        return {int(member.split(b":", 1)[0]) for member in members}
+
+    # ---- socket lifecycle --------------------------------------------------------
+
+    async def enter(self, *, room_id: int, room_slug: str, user_id: int, channel: str):
+        self._bind_loop()
+        self.local[room_id].add((user_id, channel))
+        self.slugs[room_id] = room_slug
+        if settings.REDIS_URL:
+            await self._redis().zadd(
+                self._key(room_id), {f"{user_id}:{channel}": time.time() + _entry_ttl()}
+            )
+            self._ensure_refresher()
+        self.schedule_broadcast(room_id)
+
+    async def leave(self, *, room_id: int, user_id: int, channel: str) -> None:
+        self._bind_loop()
+        sockets = self.local.get(room_id)
+        if sockets is not None:
+            sockets.discard((user_id, channel))
+            if not sockets:
+                del self.local[room_id]
+        if settings.REDIS_URL:
+            await self._redis().zrem(self._key(room_id), f"{user_id}:{channel}")
+        self.schedule_broadcast(room_id)
+
+    # ---- reads -------------------------------------------------------------------
+
+    async def online(self, room_id: int) -> list[dict]:
+        """The online members of a room as user objects, ordered by username."""
+        user_ids = await self._user_ids(room_id)
+        return await database_sync_to_async(_user_objects)(user_ids)
+
+    async def frame(self, room_id: int, room_slug: str) -> dict:
+        return {
+            "type": "presence",
+            "room": room_slug,
+            "online": await self.online(room_id),
+        }
+
+    # ---- broadcasting ------------------------------------------------------------
+
+    def schedule_broadcast(self, room_id: int) -> None:
+        if room_id not in self.pending_broadcasts:
+            self.pending_broadcasts[room_id] = asyncio.get_running_loop().create_task(
+                self._broadcast_soon(room_id)
+            )
+
+    async def _broadcast_soon(self, room_id: int) -> None:
+        try:
+            await asyncio.sleep(COALESCE_SECONDS)
+        finally:
+            self.pending_broadcasts.pop(room_id, None)
+        frame = await self.frame(room_id, self.slugs[room_id])
+        await get_channel_layer().group_send(
+            room_group_name(room_id),
+            {
+                "type": "chat.presence",
+                "room_id": room_id,
+                "frame": protocol.encode(frame),
+            },
+        )
+
+    # ---- expiry ------------------------------------------------------------------
+
+    def _ensure_refresher(self) -> None:
+        if self.refresher is None or self.refresher.done():
+            self.refresher = asyncio.get_running_loop().create_task(
+                self._refresh_forever()
+            )
+
+    async def _refresh_forever(self) -> None:
+        # One task per process, not one per socket.
+        while self.local:
+            await asyncio.sleep(settings.CHAT_HEARTBEAT_SECONDS)
+            await self.refresh_and_sweep()
+
+    async def refresh_and_sweep(self) -> None:
+        """Extend this process's entries; drop expired ones and announce the change."""
+        rooms = [(room_id, set(sockets)) for room_id, sockets in self.local.items()]
+        if not rooms:
+            return
+        now = time.time()
+        async with self._redis().pipeline(transaction=False) as pipe:
+            for room_id, sockets in rooms:
+                key = self._key(room_id)
+                expiry = now + _entry_ttl()
+                pipe.zadd(key, {f"{u}:{c}": expiry for u, c in sockets}, xx=True)
+                pipe.zremrangebyscore(key, "-inf", now)
+            results = await pipe.execute()
+        for (room_id, _), removed in zip(rooms, results[1::2], strict=True):
+            if removed:
+                self.schedule_broadcast(room_id)
+
+
+def _user_objects(user_ids: set[int]) -> list[dict]:
+    if not user_ids:
+        return []
+    users = get_user_model().objects.filter(pk__in=user_ids).order_by("username")
+    return [protocol.user_object(user) for user in users.only("id", "username")]
+
+
+registry = PresenceRegistry()
+
+
+def online_users(*, room_id: int) -> list[dict]:
+    """Synchronous read for the REST API."""
+    if not settings.REDIS_URL:
+        return _user_objects(
+            {user_id for user_id, _ in registry.local.get(room_id, ())}
+        )
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        key = PresenceRegistry._key(room_id)
+        members = client.zrangebyscore(key, time.time(), "+inf")
+    finally:
+        client.close()
+    return _user_objects({int(member.split(b":", 1)[0]) for member in members})

@@ -1,0 +1,76 @@
+"""Presence: who is online in a room, sent after `subscribed` and on every change."""
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from chat.presence import registry
+from tests.api.conftest import client_for
+from tests.sockets import open_chat, receive, send, subscribe
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def next_presence(socket) -> list[str]:
+    frame = await receive(socket, skip=())
+    while frame["type"] != "presence":
+        frame = await receive(socket, skip=())
+    return [user["username"] for user in frame["online"]]
+
+
+async def presence_until(socket, expected: list[str]) -> None:
+    """Await presence frames until one lists exactly `expected`."""
+    while (online := await next_presence(socket)) != expected:
+        assert set(online) <= {"ana", "bob", "carol"}, online
+
+
+async def test_presence_follows_subscribed_and_lists_the_subscriber(ana, general):
+    socket = await open_chat(ana)
+    await send(socket, {"type": "subscribe", "room": "general"})
+    subscribed = await receive(socket, skip=())
+    assert subscribed["type"] == "subscribed"
+    presence = await receive(socket, skip=())
+    assert presence == {
+        "type": "presence",
+        "room": "general",
+        "online": [{"id": ana.pk, "username": "ana"}],
+    }
+    await socket.disconnect()
+
+
+async def test_presence_changes_are_broadcast_on_join_and_leave(ana, bob, general):
+    ana_socket = await open_chat(ana)
+    await subscribe(ana_socket, "general")
+    await presence_until(ana_socket, ["ana"])
+    bob_socket = await open_chat(bob)
+    await subscribe(bob_socket, "general")
+    await presence_until(ana_socket, ["ana", "bob"])
+    await bob_socket.disconnect()
+    await presence_until(ana_socket, ["ana"])
+    await ana_socket.disconnect()
+
+
+async def test_a_user_with_two_sockets_stays_online_until_both_leave(ana, bob, general):
+    watcher = await open_chat(ana)
+    await subscribe(watcher, "general")
+    first, second = await open_chat(bob), await open_chat(bob)
+    await subscribe(first, "general")
+    await subscribe(second, "general")
+    await presence_until(watcher, ["ana", "bob"])
+    await first.disconnect()
+    online = await registry.online(general.pk)
+    assert [user["username"] for user in online] == ["ana", "bob"]
+    await send(second, {"type": "unsubscribe", "room": "general"})
+    await presence_until(watcher, ["ana"])
+    await second.disconnect()
+    await watcher.disconnect()
+
+
+async def test_rest_presence_lists_online_members(ana, bob, general):
+    socket = await open_chat(ana)
+    await subscribe(socket, "general")
+    await presence_until(socket, ["ana"])
+    client = await sync_to_async(client_for)(bob, "token")
+    response = await sync_to_async(client.get)("/api/v1/rooms/general/presence/")
+    assert response.status_code == 200
+    assert response.json() == {"online": [{"id": ana.pk, "username": "ana"}]}
+    await socket.disconnect()
