@@ -53,6 +53,14 @@ def chromium_path():
     return CHROMIUM
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Throttle counters start from zero in every test (the test cache is in memory)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def make_user(django_user_model):
     def make(username: str, password: str = "pw-for-tests-only", **extra):

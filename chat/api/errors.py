@@ -11,6 +11,8 @@ STATUS_BY_CODE = {
     "forbidden": 403,
     "muted": 403,
     "rate_limited": 429,
+    "banned": 403,
+    "not_found": 404,
 }
 
 

@@ -24,3 +24,16 @@ if REDIS_URL:
         os.environ.get("CHANNEL_LAYER_PREFIX") or f"test{os.getpid()}"
     )
     CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = CHANNEL_LAYER_PREFIX
+
+# Throttling is tested on purpose (tests/api/test_throttling.py); elsewhere it must not
+# get in the way. The cache stays in memory: a test may clear it, and clearing a
+# Redis cache would flush the shared Redis database.
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": "100000/min",
+        "user": "100000/min",
+        "login": "100000/min",
+    },
+}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

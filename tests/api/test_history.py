@@ -85,5 +85,64 @@ def test_non_member_gets_403_on_public_and_404_on_private(
     assert client.get(url("hideout")).status_code == 404
 
 
-def test_anonymous_is_refused(client, general):
-    assert client.get(url()).status_code == 403
+def test_anonymous_is_refused_with_401(client, general):
+    response = client.get(url())
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+
+
+def test_empty_room_gives_an_empty_page_without_next(client, bob, general):
+    client.force_login(bob)
+    page = client.get(url()).json()
+    assert page == {"next": None, "previous": None, "results": []}
+
+
+def test_limit_boundaries_1_and_200_are_accepted(client, bob, history):
+    client.force_login(bob)
+    assert len(client.get(url(limit=1)).json()["results"]) == 1
+    assert len(client.get(url(limit=200)).json()["results"]) == 7
+
+
+def test_before_zero_and_after_the_newest_are_empty(client, bob, history):
+    client.force_login(bob)
+    assert client.get(url(before=0)).json()["results"] == []
+    assert client.get(url(after=history[-1])).json()["results"] == []
+
+
+def test_previous_link_of_a_backward_page_returns_newer_messages(client, bob, history):
+    client.force_login(bob)
+    older = client.get(url(before=history[3], limit=2)).json()
+    assert [m["id"] for m in older["results"]] == [history[2], history[1]]
+    newer = client.get(older["previous"]).json()
+    assert [m["id"] for m in newer["results"]] == history[3:5]
+
+
+def test_paging_back_while_people_chat_has_no_gaps_or_duplicates(
+    client, ana, bob, general, history
+):
+    client.force_login(bob)
+    seen = []
+    page = client.get(url(limit=2)).json()
+    while True:
+        seen.extend(m["id"] for m in page["results"])
+        # New messages arrive between every page request.
+        services.message_create(
+            room=general, author=ana, body="new", client_id=f"n{len(seen)}"
+        )
+        if page["next"] is None:
+            break
+        page = client.get(page["next"]).json()
+    assert seen == history[::-1]
+
+
+def test_each_page_costs_a_bounded_number_of_queries(
+    client, ana, bob, general, django_assert_max_num_queries
+):
+    for i in range(120):
+        services.message_create(room=general, author=ana, body=str(i), client_id=str(i))
+    client.force_login(bob)
+    # session + user + room + membership + one history query, whatever the page size
+    for limit in (1, 50, 200):
+        with django_assert_max_num_queries(6):
+            response = client.get(url(limit=limit))
+        assert response.status_code == 200
