@@ -155,6 +155,24 @@
     scrollToEnd();
   }
 
+  function showNotification(data) {
+    // The server's push carries any JSON object; a `text` field is shown as is,
+    // anything else as its JSON. Always as text, never as HTML.
+    const area = document.getElementById("notifications");
+    const note = document.createElement("div");
+    note.className = "notification";
+    note.dataset.testid = "notification";
+    note.setAttribute("role", "status");
+    note.textContent = typeof data.text === "string" ? data.text : JSON.stringify(data);
+    const close = document.createElement("button");
+    close.type = "button";
+    close.textContent = "×";
+    close.setAttribute("aria-label", "dismiss");
+    close.addEventListener("click", () => note.remove());
+    note.append(close);
+    area.append(note);
+  }
+
   function onFrame(frame) {
     switch (frame.type) {
       case "hello":
@@ -205,6 +223,9 @@
           entry.element.title = frame.detail;
         }
         showNotice(frame.detail);
+        break;
+      case "notify":
+        showNotification(frame.data);
         break;
       default:
         break; // pong, typing, presence: nothing to show yet

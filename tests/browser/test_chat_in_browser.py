@@ -150,3 +150,48 @@ def test_after_a_dropped_socket_messages_sent_meanwhile_appear_once(two_people):
     ).to_have_count(1, timeout=20_000)
     expect_online(bob)
     expect(messages(bob)).to_have_count(2)
+
+
+def test_deleted_message_disappears_from_open_pages(two_people, live_chat_server):
+    ana, bob = two_people
+    send_message(ana, "a mistake")
+    expect(messages(bob)).to_have_count(1)
+    message_id = messages(bob).first.get_attribute("data-id")
+    response = ana.request.delete(
+        f"{live_chat_server.http_url}/api/v1/messages/{message_id}/",
+        headers={"X-CSRFToken": csrf_token(ana)},
+    )
+    assert response.status == 204
+    expect(messages(bob)).to_have_count(0)
+    expect(messages(ana)).to_have_count(0)
+
+
+def test_staff_notification_is_shown_to_the_user(two_people, live_chat_server):
+    ana, bob = two_people
+    make_staff("ana")
+    bob_id = bob.evaluate("Number(document.getElementById('chat').dataset.userId)")
+    response = ana.request.post(
+        f"{live_chat_server.http_url}/api/v1/users/{bob_id}/notify/",
+        data={"data": {"text": "Maintenance at <b>noon</b>"}},
+        headers={"X-CSRFToken": csrf_token(ana)},
+    )
+    assert response.status == 202
+    note = bob.get_by_test_id("notification")
+    expect(note).to_contain_text("Maintenance at <b>noon</b>")
+    assert bob.locator(".notification b").count() == 0
+
+
+def csrf_token(page: Page) -> str:
+    return next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+
+
+def make_staff(username: str) -> None:
+    def promote():
+        from django.contrib.auth import get_user_model
+        from django.db import connection
+
+        get_user_model().objects.filter(username=username).update(is_staff=True)
+        connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(promote).result()
