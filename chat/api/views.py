@@ -232,10 +232,14 @@ class RoomMessagesView(ChatAPIView):
         after = _query_int(request, "after", minimum=0)
         if before is not None and after is not None:
             raise ValidationError({"detail": "Give 'before' or 'after', not both."})
+        # Both directions are bounded by the room's newest id: without the bound,
+        # PostgreSQL may walk the primary key through other rooms' newer rows when
+        # a big room is quiet (docs/history-query-plan.md).
+        newest = room.last_message_id
         # One extra row tells whether another page exists, without a count query.
         if after is not None:
             page = selectors.message_page_after(
-                room_id=room.pk, after_id=after, limit=limit + 1
+                room_id=room.pk, after_id=after, up_to_id=newest, limit=limit + 1
             )
             has_more = len(page) > limit
             page = page[:limit]
@@ -243,7 +247,9 @@ class RoomMessagesView(ChatAPIView):
             previous_query = {"before": page[0].pk} if page else {"before": after + 1}
         else:
             page = selectors.message_page_before(
-                room_id=room.pk, before_id=before, limit=limit + 1
+                room_id=room.pk,
+                before_id=min(before, newest + 1) if before is not None else newest + 1,
+                limit=limit + 1,
             )
             has_more = len(page) > limit
             page = page[:limit]

@@ -146,3 +146,21 @@ def test_each_page_costs_a_bounded_number_of_queries(
         with django_assert_max_num_queries(6):
             response = client.get(url(limit=limit))
         assert response.status_code == 200
+
+
+def test_history_queries_are_bounded_by_the_rooms_newest_id(
+    client, bob, general, history
+):
+    """Without the bound PostgreSQL may scan other rooms' newer rows (see
+    docs/history-query-plan.md), so both directions carry it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(bob)
+    newest = history[-1]
+    for query, bound in ((url(), f"< {newest + 1}"), (url(after=0), f"<= {newest}")):
+        with CaptureQueriesContext(connection) as queries:
+            client.get(query)
+        history_sql = [q["sql"] for q in queries if 'FROM "chat_message"' in q["sql"]]
+        assert len(history_sql) == 1
+        assert f'"chat_message"."id" {bound}' in history_sql[0]
