@@ -67,6 +67,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(
             user_group_name(self.user.pk), self.channel_name
         )
+        presence.connected(self)
         await self.accept()
         heartbeat = settings.CHAT_HEARTBEAT_SECONDS
         await self.send_frame(
@@ -84,6 +85,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.heartbeat_timer.cancel()
         if self.user is None or not self.user.is_authenticated:
             return
+        presence.disconnected(self)
         await self.channel_layer.group_discard(
             user_group_name(self.user.pk), self.channel_name
         )
@@ -175,6 +177,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not created:
             # A resend of a stored message: acknowledge it again, to this socket only.
             await self.send_message_frame(message, subscription.room.slug, replay=False)
+        elif not message.broadcast_event["sent"]:
+            # The layer refused the broadcast, so no acknowledgement is on its way:
+            # deliver it here, through the same ordered path as a live event.
+            await self.deliver_live(subscription, message.broadcast_event)
 
     async def typing(self, command: protocol.Typing):
         subscription = self.subscription_for(command.room)
@@ -215,15 +221,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def chat_message_created(self, event):
         subscription = self.subscriptions.get(event["room_id"])
-        if subscription is None or event["id"] <= subscription.cursor:
-            return
-        if event["prev_id"] > subscription.cursor:
-            # Something between our cursor and this message did not reach us (the
-            # layer dropped it, or another process's broadcast is still on its way):
-            # fetch it from the database so delivery stays gapless and in order.
-            await self.deliver_from_history(subscription, up_to_id=event["prev_id"])
-        await self.send(text_data=event["frame"])
-        subscription.cursor = event["id"]
+        if subscription is not None:
+            await self.deliver_live(subscription, event)
 
     async def chat_message_changed(self, event):
         if self.subscriptions.get(event["room_id"]) is not None:
@@ -252,12 +251,29 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     # ---- helpers -----------------------------------------------------------------
 
+    def group_names(self) -> list[str]:
+        return [user_group_name(self.user.pk)] + [
+            subscription.room.group_name for subscription in self.subscriptions.values()
+        ]
+
     def subscription_for(self, slug: str) -> Subscription:
         # A socket holds few rooms; live events, the hot path, look up by id instead.
         for subscription in self.subscriptions.values():
             if subscription.room.slug == slug:
                 return subscription
         raise NotSubscribed(f"Subscribe to '{slug[:64]}' first.")
+
+    async def deliver_live(self, subscription: Subscription, event: dict):
+        """Send a new message once, in id order, after any message it follows."""
+        if event["id"] <= subscription.cursor:
+            return  # already delivered (a replay, a repair, or our own ack)
+        if event["prev_id"] > subscription.cursor:
+            # Something between our cursor and this message did not reach us (the
+            # layer dropped it, or another process's broadcast is still on its way):
+            # fetch it from the database so delivery stays gapless and in order.
+            await self.deliver_from_history(subscription, up_to_id=event["prev_id"])
+        await self.send(text_data=event["frame"])
+        subscription.cursor = event["id"]
 
     async def drop_subscription(self, subscription: Subscription):
         room = subscription.room

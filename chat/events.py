@@ -6,10 +6,14 @@ only relay it. Handlers live in `chat.consumers` under the matching method names
 (`chat.message.created` -> `chat_message_created`).
 """
 
+import logging
+
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from chat import protocol
+
+logger = logging.getLogger(__name__)
 
 
 def room_group_name(room_id: int) -> str:
@@ -26,25 +30,34 @@ def _group_send(group: str, event: dict) -> None:
     async_to_sync(get_channel_layer().group_send)(group, event)
 
 
-def message_created(*, message, room_slug: str, prev_id: int) -> None:
+def message_created(*, message, room_slug: str, prev_id: int) -> dict:
+    """Broadcast a new message; returns the event, with `sent` saying if it left.
+
+    A failed broadcast is logged, not raised: the message is committed, the sender is
+    acknowledged directly by its consumer, and other sockets recover it from the
+    database (the next event's `prev_id` reveals the gap, or `since` on reconnect).
+    """
     frame = {
         "type": "message.new",
         "room": room_slug,
         "message": protocol.message_object(message, room_slug=room_slug),
         "replay": False,
     }
-    _group_send(
-        room_group_name(message.room_id),
-        {
-            "type": "chat.message.created",
-            "room_id": message.room_id,
-            "id": message.pk,
-            # The id of the message before this one in the room: a socket whose last
-            # delivered id is older has missed something and fetches it first.
-            "prev_id": prev_id,
-            "frame": protocol.encode(frame),
-        },
-    )
+    event = {
+        "type": "chat.message.created",
+        "room_id": message.room_id,
+        "id": message.pk,
+        # The id of the message before this one in the room: a socket whose last
+        # delivered id is older has missed something and fetches it first.
+        "prev_id": prev_id,
+        "frame": protocol.encode(frame),
+    }
+    try:
+        _group_send(room_group_name(message.room_id), event)
+    except Exception:
+        logger.exception("broadcast of message %s failed", message.pk)
+        return {**event, "sent": False}
+    return {**event, "sent": True}
 
 
 def message_edited(*, message, room_slug: str) -> None:

@@ -1,4 +1,5 @@
-"""Who is online in which room, across every server process.
+"""Who is online in which room, across every server process, and this process's
+sockets kept alive in the channel layer.
 
 Each subscribed socket is an entry (room, user, channel). With Redis the entries live
 in one sorted set per room, scored by the moment they expire: every process refreshes
@@ -6,10 +7,16 @@ its own sockets' entries once a heartbeat, so the entries of a process that dies
 expire within a few heartbeats and the next sweep announces the change. Without Redis
 (the embedded single-process mode) the process's own registry is the whole truth.
 Presence is ephemeral: it is never stored in the database.
+
+The same once-a-heartbeat task re-adds this process's sockets to their groups, so
+that channels-redis can expire the group entries of a process that died (its
+`group_expiry` is short) without ever expiring a live socket's.
 """
 
 import asyncio
+import logging
 import time
+import weakref
 from collections import defaultdict
 
 from channels.db import database_sync_to_async
@@ -20,9 +27,19 @@ from django.contrib.auth import get_user_model
 from chat import protocol
 from chat.events import room_group_name
 
+logger = logging.getLogger(__name__)
+
 # Several changes in a room within this many seconds make one `presence` broadcast:
 # a reconnect storm of hundreds of sockets must not cost hundreds of room-wide frames.
 COALESCE_SECONDS = 0.25
+
+
+def _group_refresh_seconds() -> float:
+    # A third of the layer's group expiry: two refreshes may fail before it matters.
+    expiry = (
+        settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("group_expiry", 86400)
+    )
+    return expiry / 3
 
 
 def _entry_ttl() -> float:
@@ -36,6 +53,9 @@ class PresenceRegistry:
     def __init__(self):
         self.local: dict[int, set[tuple[int, str]]] = defaultdict(set)
         self.slugs: dict[int, str] = {}
+        # Every open chat consumer of this process (for group refresh and shutdown).
+        self.consumers: weakref.WeakSet = weakref.WeakSet()
+        self.groups_refreshed_at = 0.0
         self.pending_broadcasts: dict[int, asyncio.Task] = {}
         self.refresher: asyncio.Task | None = None
 
@@ -50,6 +70,7 @@ class PresenceRegistry:
 
             self.loop = loop
             self.local.clear()
+            self.consumers = weakref.WeakSet()
             self.pending_broadcasts.clear()
             self.refresher = None
             self.client = (
@@ -75,6 +96,15 @@ class PresenceRegistry:
         return {int(member.split(b":", 1)[0]) for member in members}
 
     # ---- socket lifecycle --------------------------------------------------------
+
+    def connected(self, consumer) -> None:
+        self._bind_loop()
+        self.consumers.add(consumer)
+        if settings.REDIS_URL:
+            self._ensure_refresher()
+
+    def disconnected(self, consumer) -> None:
+        self.consumers.discard(consumer)
 
     async def enter(self, *, room_id: int, room_slug: str, user_id: int, channel: str):
         self._bind_loop()
@@ -145,9 +175,34 @@ class PresenceRegistry:
 
     async def _refresh_forever(self) -> None:
         # One task per process, not one per socket.
-        while self.local:
+        while self.local or self.consumers:
             await asyncio.sleep(settings.CHAT_HEARTBEAT_SECONDS)
-            await self.refresh_and_sweep()
+            try:
+                await self.refresh_and_sweep()
+                if (
+                    time.monotonic() - self.groups_refreshed_at
+                    >= _group_refresh_seconds()
+                ):
+                    await self.refresh_groups()
+            except Exception:
+                # Redis may be restarting: try again next heartbeat, never give up.
+                logger.warning("presence refresh failed", exc_info=True)
+
+    async def refresh_groups(self) -> None:
+        """Re-add every local socket to its groups before channels-redis expires it."""
+        self.groups_refreshed_at = time.monotonic()
+        layer = get_channel_layer()
+        for consumer in list(self.consumers):
+            for group in consumer.group_names():
+                await layer.group_add(group, consumer.channel_name)
+
+    async def close_all(self, code: int) -> None:
+        """Close every local socket (at shutdown, 1012 asks clients to come back)."""
+        consumers = list(self.consumers)
+        await asyncio.gather(
+            *(consumer.close_with(code) for consumer in consumers),
+            return_exceptions=True,
+        )
 
     async def refresh_and_sweep(self) -> None:
         """Extend this process's entries; drop expired ones and announce the change."""

@@ -144,7 +144,9 @@ def message_create(
     """Store a message and broadcast it; returns (message, created).
 
     Sending a client_id already used by this author in this room stores nothing and
-    returns the stored message with created False (and broadcasts nothing).
+    returns the stored message with created False (and broadcasts nothing). A created
+    message carries `broadcast_event`, the event sent to the room with `sent` telling
+    whether the channel layer took it.
     """
     body = message_body_clean(body)
     with transaction.atomic():
@@ -175,11 +177,13 @@ def message_create(
         )
         Room.objects.filter(pk=room.pk).update(last_message_id=message.pk)
         room_slug = room.slug
-        transaction.on_commit(
-            lambda: events.message_created(
+
+        def broadcast():
+            message.broadcast_event = events.message_created(
                 message=message, room_slug=room_slug, prev_id=prev_id
             )
-        )
+
+        transaction.on_commit(broadcast)
     return message, True
 
 
@@ -246,7 +250,8 @@ def _after_commit_remove(*, user_id: int, room: Room, reason: str) -> None:
     transaction.on_commit(
         lambda: events.room_removed(
             user_id=user_id, room_id=room_id, room_slug=room_slug, reason=reason
-        )
+        ),
+        robust=True,
     )
 
 
@@ -263,7 +268,8 @@ def message_edit(*, message: Message, editor, body: str) -> Message:
         message.save(update_fields=["body", "edited_at"])
         room_slug = message.room.slug
         transaction.on_commit(
-            lambda: events.message_edited(message=message, room_slug=room_slug)
+            lambda: events.message_edited(message=message, room_slug=room_slug),
+            robust=True,
         )
     return message
 
@@ -292,7 +298,8 @@ def message_delete(*, message: Message, actor, reason: str = "") -> None:
         transaction.on_commit(
             lambda: events.message_deleted(
                 room_id=room_id, room_slug=room_slug, message_id=message_id
-            )
+            ),
+            robust=True,
         )
 
 

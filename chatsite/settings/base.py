@@ -121,6 +121,10 @@ if REDIS_URL:
                 "capacity": env_int("CHANNEL_LAYER_CAPACITY", 500),
                 # Seconds an undelivered message waits in Redis.
                 "expiry": 60,
+                # Seconds before a socket's group entries expire unless refreshed.
+                # Live sockets are re-added every third of this (chat.presence), so
+                # only the entries of a killed process age out, within 5 minutes.
+                "group_expiry": 300,
             },
         }
     }

@@ -372,3 +372,37 @@ async def group_members(group: str) -> set:
     connection = layer.connection(layer.consistent_hash(group))
     async with connection as redis:
         return set(await redis.zrange(layer._group_key(group), 0, -1))
+
+
+async def test_sender_is_acknowledged_when_the_layer_refuses_the_broadcast(
+    ana, bob, general, monkeypatch
+):
+    """The message is committed either way; with no broadcast, the sender's consumer
+    acknowledges it directly and other sockets recover it from the database."""
+    from chat import events
+
+    ana_socket, bob_socket = await open_chat(ana), await open_chat(bob)
+    await subscribe(ana_socket, "general")
+    await subscribe(bob_socket, "general")
+    real_group_send = events._group_send
+
+    def failing_group_send(group, event):
+        if event["type"] == "chat.message.created":
+            raise ConnectionError("layer down")
+        real_group_send(group, event)
+
+    monkeypatch.setattr(events, "_group_send", failing_group_send)
+    frame = {"type": "message.send", "room": "general", "body": "x", "client_id": "f"}
+    await send(ana_socket, frame)
+    ack = await receive(ana_socket)
+    assert ack["type"] == "message.new"
+    assert ack["message"]["client_id"] == "f"
+    monkeypatch.setattr(events, "_group_send", real_group_send)
+    # The next broadcast reveals the gap to bob, who gets both, in order, once.
+    await send(ana_socket, {**frame, "client_id": "g"})
+    assert (await receive(ana_socket))["message"]["client_id"] == "g"
+    first, second = await receive(bob_socket), await receive(bob_socket)
+    assert [first["message"]["client_id"], second["message"]["client_id"]] == ["f", "g"]
+    assert await frames_until_pong(ana_socket) == []
+    await ana_socket.disconnect()
+    await bob_socket.disconnect()
