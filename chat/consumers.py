@@ -18,7 +18,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from chat import protocol, selectors, services
+from chat import metrics, protocol, selectors, services
 from chat.errors import ChatError, NotSubscribed
 from chat.events import user_group_name
 from chat.models import Room
@@ -52,6 +52,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.user = self.scope.get("user")
         self.subscriptions: dict[int, Subscription] = {}  # by room id
         self.closing = False
+        self.cleaned_up = False
         self.error_times: deque[float] = deque()
         self.heartbeat_timer: asyncio.TimerHandle | None = None
         self.heartbeat_close_task: asyncio.Task | None = None
@@ -68,6 +69,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             user_group_name(self.user.pk), self.channel_name
         )
         presence.connected(self)
+        metrics.open_sockets.inc()
         await self.accept()
         heartbeat = settings.CHAT_HEARTBEAT_SECONDS
         await self.send_frame(
@@ -83,9 +85,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         if self.heartbeat_timer is not None:
             self.heartbeat_timer.cancel()
-        if self.user is None or not self.user.is_authenticated:
+        if self.user is None or not self.user.is_authenticated or self.cleaned_up:
             return
+        self.cleaned_up = True
         presence.disconnected(self)
+        metrics.open_sockets.dec()
         await self.channel_layer.group_discard(
             user_group_name(self.user.pk), self.channel_name
         )
@@ -330,6 +334,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def close_with(self, code: int):
         self.closing = True
         await self.close(code=code)
+
+    async def shut_down(self, code: int):
+        """Server shutdown: close, and clean up now (no disconnect event will come)."""
+        await self.close_with(code)
+        await self.disconnect(code)
 
     def frame_too_big(self, text: str) -> bool:
         limit = settings.CHAT_MAX_FRAME_BYTES

@@ -17,6 +17,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from chatsite import daphne_support  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -26,3 +27,5 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+daphne_support.install()

@@ -65,16 +65,7 @@ class ChatServer:
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for Playwright, not servers
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "chatsite.asgi:application",
-            ],
+            [sys.executable, "-m", "chatsite.serve", "--port", str(self.port)],
             cwd=ROOT,
             env=env,
             stdout=log,

@@ -208,6 +208,9 @@ CHAT_FLOOD_WINDOW_SECONDS = env_int("CHAT_FLOOD_WINDOW_SECONDS", 10)
 CHAT_MAX_FRAME_BYTES = 64 * 1024
 # Messages replayed at most by one `subscribe` with `since`.
 CHAT_REPLAY_LIMIT = 500
+# Bytes a socket may leave unread in the server's send buffer before the server
+# aborts it as a slow consumer (it recovers everything with `since`).
+CHAT_SLOW_CONSUMER_BYTES = env_int("CHAT_SLOW_CONSUMER_BYTES", 256 * 1024)
 CHAT_BODY_MAX_CHARS = 4000
 
 REST_FRAMEWORK["EXCEPTION_HANDLER"] = "chat.api.errors.chat_exception_handler"

@@ -1,7 +1,7 @@
 """Posting, editing and deleting over REST: same rules and broadcasts as the socket."""
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 
 from chat import services
 from chat.models import Message
@@ -17,8 +17,8 @@ async def test_message_posted_over_rest_reaches_a_socket_as_the_same_object(
 ):
     socket = await open_chat(bob)
     await subscribe(socket, "general")
-    client = await sync_to_async(client_for)(ana, "token")
-    response = await sync_to_async(client.post)(
+    client = await database_sync_to_async(client_for)(ana, "token")
+    response = await database_sync_to_async(client.post)(
         URL, {"body": " over REST ", "client_id": "r-1"}, format="json"
     )
     assert response.status_code == 201
@@ -35,13 +35,13 @@ async def test_message_posted_over_rest_reaches_a_socket_as_the_same_object(
 
 @pytest.mark.django_db(transaction=True)
 async def test_edit_and_delete_over_rest_are_broadcast(ana, bob, general):
-    message, _ = await sync_to_async(services.message_create)(
+    message, _ = await database_sync_to_async(services.message_create)(
         room=general, author=ana, body="first", client_id="e-1"
     )
     socket = await open_chat(bob)
     await subscribe(socket, "general")
-    client = await sync_to_async(client_for)(ana, "session")
-    response = await sync_to_async(client.patch)(
+    client = await database_sync_to_async(client_for)(ana, "session")
+    response = await database_sync_to_async(client.patch)(
         f"/api/v1/messages/{message.pk}/", {"body": "second"}, format="json"
     )
     assert response.status_code == 200
@@ -51,7 +51,9 @@ async def test_edit_and_delete_over_rest_are_broadcast(ana, bob, general):
         "room": "general",
         "message": response.json(),
     }
-    response = await sync_to_async(client.delete)(f"/api/v1/messages/{message.pk}/")
+    response = await database_sync_to_async(client.delete)(
+        f"/api/v1/messages/{message.pk}/"
+    )
     assert response.status_code == 204
     assert await receive(socket) == {
         "type": "message.deleted",
@@ -178,8 +180,8 @@ def test_banned_member_cannot_rejoin_until_unbanned(ana, bob, general):
 async def test_ban_sends_room_removed_to_the_members_sockets(ana, bob, general):
     socket = await open_chat(bob)
     await subscribe(socket, "general")
-    client = await sync_to_async(client_for)(ana, "token")
-    response = await sync_to_async(client.post)(
+    client = await database_sync_to_async(client_for)(ana, "token")
+    response = await database_sync_to_async(client.post)(
         f"/api/v1/rooms/general/members/{bob.pk}/ban/",
         {"reason": "spam"},
         format="json",
@@ -195,10 +197,10 @@ async def test_ban_sends_room_removed_to_the_members_sockets(ana, bob, general):
 
 @pytest.mark.django_db(transaction=True)
 async def test_staff_notify_reaches_every_socket_of_the_user(bob, make_user):
-    staff = await sync_to_async(make_user)("boss", is_staff=True)
+    staff = await database_sync_to_async(make_user)("boss", is_staff=True)
     sockets = [await open_chat(bob), await open_chat(bob)]
-    client = await sync_to_async(client_for)(staff, "token")
-    response = await sync_to_async(client.post)(
+    client = await database_sync_to_async(client_for)(staff, "token")
+    response = await database_sync_to_async(client.post)(
         f"/api/v1/users/{bob.pk}/notify/", {"data": {"text": "hi"}}, format="json"
     )
     assert response.status_code == 202

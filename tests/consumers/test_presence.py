@@ -1,7 +1,7 @@
 """Presence: who is online in a room, sent after `subscribed` and on every change."""
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 
 from chat.presence import registry
 from tests.api.conftest import client_for
@@ -69,8 +69,10 @@ async def test_rest_presence_lists_online_members(ana, bob, general):
     socket = await open_chat(ana)
     await subscribe(socket, "general")
     await presence_until(socket, ["ana"])
-    client = await sync_to_async(client_for)(bob, "token")
-    response = await sync_to_async(client.get)("/api/v1/rooms/general/presence/")
+    client = await database_sync_to_async(client_for)(bob, "token")
+    response = await database_sync_to_async(client.get)(
+        "/api/v1/rooms/general/presence/"
+    )
     assert response.status_code == 200
     assert response.json() == {"online": [{"id": ana.pk, "username": "ana"}]}
     await socket.disconnect()

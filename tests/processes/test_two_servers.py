@@ -6,7 +6,7 @@ import json
 
 import pytest
 import websockets
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 
 from tests.servers import ChatServer
 from tests.sockets import session_cookie
@@ -75,7 +75,9 @@ async def test_notify_from_the_test_process_reaches_sockets_on_both_servers(
     from chat import events
 
     sockets = [await connect(server, bob) for server in two_servers]
-    await sync_to_async(events.user_notified)(user_id=bob.pk, data={"hi": True})
+    await database_sync_to_async(events.user_notified)(
+        user_id=bob.pk, data={"hi": True}
+    )
     for socket in sockets:
         assert await next_frame(socket, "notify") == {
             "type": "notify",

@@ -1,0 +1,113 @@
+"""What the chat needs from Daphne that Daphne does not do by itself.
+
+- Close codes 1009 and 1012: RFC 6455 and the IANA registry define them for servers,
+  and our protocol uses them, but autobahn (Daphne's WebSocket layer) refuses to send
+  any code outside 1000 and 3000-4999. We send those two through autobahn's frame
+  writer directly.
+- Slow consumers: Daphne writes every frame into Twisted's transport buffer, which
+  grows without bound when a client stops reading. After each frame we look at the
+  bytes still unsent; past `CHAT_SLOW_CONSUMER_BYTES` the connection is aborted. The
+  client sees an abnormal close and recovers everything with `since`.
+- Graceful shutdown: on SIGTERM Daphne cancels every application and drops the
+  connections (clients would see 1006). We run first, in the reactor's "before
+  shutdown" phase: every local socket is closed with 1012 and cleaned up (groups,
+  presence), and the close frames get a moment to leave.
+
+`install()` is called by chatsite.asgi and does nothing under another server.
+"""
+
+import asyncio
+import logging
+import sys
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+CLOSE_SERVICE_RESTART = 1012
+CODES_AUTOBAHN_REFUSES = {1009, 1012}
+# Long enough for close frames to be written, short enough not to delay a deploy.
+SHUTDOWN_FLUSH_SECONDS = 0.3
+
+
+def install() -> None:
+    if "daphne.server" not in sys.modules:
+        return
+    _allow_server_close_codes()
+    _limit_unsent_bytes()
+    _close_sockets_on_shutdown()
+
+
+def _allow_server_close_codes() -> None:
+    from daphne.ws_protocol import WebSocketProtocol
+
+    original = WebSocketProtocol.serverClose
+
+    def serverClose(self, code=None):
+        if code in CODES_AUTOBAHN_REFUSES:
+            self.sendCloseFrame(code=code, isReply=False)
+        else:
+            original(self, code)
+
+    WebSocketProtocol.serverClose = serverClose
+
+
+def unsent_bytes(transport) -> int:
+    """Bytes a Twisted TCP transport holds that the peer has not taken yet."""
+    try:
+        buffered = len(transport.dataBuffer) - transport.offset
+        return buffered + transport._tempDataLen
+    except AttributeError:  # not a plain TCP transport (TLS, a test double)
+        return 0
+
+
+def _limit_unsent_bytes() -> None:
+    from daphne.ws_protocol import WebSocketProtocol
+
+    original = WebSocketProtocol.serverSend
+    limit = settings.CHAT_SLOW_CONSUMER_BYTES
+
+    def serverSend(self, content, binary=False):
+        if getattr(self, "aborted_as_slow", False):
+            return
+        original(self, content, binary)
+        if self.transport is not None and unsent_bytes(self.transport) > limit:
+            self.aborted_as_slow = True
+            logger.warning(
+                "aborting a slow consumer: %d bytes unsent",
+                unsent_bytes(self.transport),
+            )
+            from chat.metrics import slow_consumer_disconnects
+
+            slow_consumer_disconnects.inc()
+            self.transport.abortConnection()
+
+    WebSocketProtocol.serverSend = serverSend
+
+
+def _close_sockets_on_shutdown() -> None:
+    from twisted.internet import reactor
+    from twisted.internet.defer import Deferred
+
+    def before_shutdown():
+        future = asyncio.ensure_future(
+            close_all_sockets(), loop=reactor._asyncioEventloop
+        )
+        return Deferred.fromFuture(future)
+
+    reactor.addSystemEventTrigger("before", "shutdown", before_shutdown)
+
+
+async def close_all_sockets() -> None:
+    from chat.presence import registry
+
+    consumers = list(registry.consumers)
+    logger.info("shutting down: closing %d sockets with 1012", len(consumers))
+    results = await asyncio.gather(
+        *(consumer.shut_down(CLOSE_SERVICE_RESTART) for consumer in consumers),
+        return_exceptions=True,
+    )
+    for result in results:
+        if isinstance(result, Exception):
+            logger.warning("closing a socket at shutdown failed: %r", result)
+    await asyncio.sleep(SHUTDOWN_FLUSH_SECONDS)
