@@ -30,7 +30,11 @@ slow_consumer_disconnects = Counter(
     "chat_slow_consumer_disconnects_total", "Sockets aborted for not reading."
 )
 
-ALL = [open_sockets, slow_consumer_disconnects]
+asyncio_tasks = Counter(
+    "chat_asyncio_tasks", "asyncio tasks alive in this process.", kind="gauge"
+)
+
+ALL = [open_sockets, slow_consumer_disconnects, asyncio_tasks]
 
 
 def render() -> str:

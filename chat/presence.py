@@ -74,7 +74,12 @@ class PresenceRegistry:
             self.pending_broadcasts.clear()
             self.refresher = None
             self.client = (
-                redis.asyncio.Redis.from_url(settings.REDIS_URL)
+                redis.asyncio.Redis.from_url(
+                    settings.REDIS_URL,
+                    max_connections=settings.REDIS_MAX_CONNECTIONS,
+                    socket_timeout=15,
+                    socket_connect_timeout=5,
+                )
                 if settings.REDIS_URL
                 else None
             )

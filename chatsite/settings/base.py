@@ -88,6 +88,20 @@ TEMPLATES = [
 
 def database_from_url(url: str) -> dict:
     config = dj_database_url.parse(url)
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        # A connection pool per process (psycopg_pool, Django 5.1+). Under ASGI every
+        # request and every consumer database call may run on another thread, so
+        # persistent per-thread connections (CONN_MAX_AGE) would leak; without a
+        # pool each call would open a new connection (about 5 ms) and a reconnect
+        # storm of hundreds of sockets would queue behind that.
+        config["CONN_MAX_AGE"] = 0
+        config["OPTIONS"] = {
+            "pool": {
+                "min_size": env_int("DATABASE_POOL_MIN", 2),
+                "max_size": env_int("DATABASE_POOL_MAX", 10),
+                "timeout": 10,
+            }
+        }
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config["OPTIONS"] = {
             # IMMEDIATE takes the write lock when a transaction starts, so two
@@ -106,6 +120,8 @@ DATABASES = {"default": database_from_url(DATABASE_URL)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Connections each server process may open to Redis, per pool.
+REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 1000)
 # Every process that must see the same groups uses the same prefix; tests set their
 # own so that they never meet a running server's groups.
 CHANNEL_LAYER_PREFIX = os.environ.get("CHANNEL_LAYER_PREFIX", "chat")
@@ -114,7 +130,23 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py's pool refuses (MaxConnectionsError) rather than waits
+                # once its default of 100 connections is busy, which a reconnect
+                # storm of a few hundred sockets reaches at once. Redis itself
+                # accepts 10,000 clients by default.
+                #
+                # redis-py 8 reads with a 5 s socket timeout by default, the same as
+                # the 5 s BZPOPMIN channels-redis blocks on while a socket is idle:
+                # the two race and the loser kills the consumer (redis-py#4091,
+                # channels_redis#422). Reads get well past the blocking time.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "max_connections": REDIS_MAX_CONNECTIONS,
+                        "socket_timeout": 15,
+                        "socket_connect_timeout": 5,
+                    }
+                ],
                 "prefix": CHANNEL_LAYER_PREFIX,
                 # Messages waiting for one socket before the layer drops new ones.
                 # A socket that falls this far behind recovers through `since`.
@@ -124,7 +156,7 @@ if REDIS_URL:
                 # Seconds before a socket's group entries expire unless refreshed.
                 # Live sockets are re-added every third of this (chat.presence), so
                 # only the entries of a killed process age out, within 5 minutes.
-                "group_expiry": 300,
+                "group_expiry": env_int("CHANNEL_LAYER_GROUP_EXPIRY", 300),
             },
         }
     }
@@ -212,5 +244,8 @@ CHAT_REPLAY_LIMIT = 500
 # aborts it as a slow consumer (it recovers everything with `since`).
 CHAT_SLOW_CONSUMER_BYTES = env_int("CHAT_SLOW_CONSUMER_BYTES", 256 * 1024)
 CHAT_BODY_MAX_CHARS = 4000
+
+# Who may read /metrics (Prometheus text for this process).
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
 
 REST_FRAMEWORK["EXCEPTION_HANDLER"] = "chat.api.errors.chat_exception_handler"

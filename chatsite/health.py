@@ -1,0 +1,61 @@
+"""Operability endpoints: /healthz (alive), /readyz (dependencies), /metrics.
+
+/metrics is Prometheus text for this process only; it is served to the addresses in
+METRICS_ALLOWED_IPS (loopback by default), as a scraper on the host would reach it.
+"""
+
+import asyncio
+import time
+import uuid
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import connection
+from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
+
+from chat import metrics
+
+
+async def healthz(request):
+    return JsonResponse({"status": "ok"})
+
+
+def _database_ok() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    connection.close()
+
+
+async def _layer_round_trip() -> float:
+    """Send a message to a fresh channel through the layer and read it back."""
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    started = time.perf_counter()
+    await layer.send(channel, {"type": "ready.probe", "nonce": uuid.uuid4().hex})
+    await asyncio.wait_for(layer.receive(channel), timeout=2)
+    return time.perf_counter() - started
+
+
+async def readyz(request):
+    checks, ready = {}, True
+    try:
+        await sync_to_async(_database_ok, thread_sensitive=False)()
+        checks["database"] = "ok"
+    except Exception as error:
+        checks["database"], ready = f"failed: {error.__class__.__name__}", False
+    try:
+        checks["channel_layer_ms"] = round(await _layer_round_trip() * 1000, 2)
+    except Exception as error:
+        checks["channel_layer"], ready = f"failed: {error.__class__.__name__}", False
+    return JsonResponse(
+        {"status": "ok" if ready else "unavailable", **checks},
+        status=200 if ready else 503,
+    )
+
+
+async def metrics_view(request):
+    if request.META.get("REMOTE_ADDR") not in settings.METRICS_ALLOWED_IPS:
+        return HttpResponseForbidden("metrics are served to METRICS_ALLOWED_IPS only")
+    metrics.asyncio_tasks.value = len(asyncio.all_tasks())
+    return HttpResponse(metrics.render(), content_type="text/plain; version=0.0.4")

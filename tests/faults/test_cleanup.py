@@ -1,0 +1,160 @@
+"""After any kind of disconnect nothing is left behind: no group entry, no presence
+entry, no open-socket count, no asyncio task; in Redis and in the server process."""
+
+import asyncio
+import json
+import time
+import urllib.request
+
+import pytest
+import redis.asyncio
+import websockets
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from chat import services
+from tests.consumers.test_chat_consumer import group_members
+from tests.rawsocket import RawSocket
+from tests.servers import ChatServer
+from tests.sockets import session_cookie
+
+pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]
+
+PER_KIND = 20
+# Short enough that a killed process's entries expire within the test.
+FAST_EXPIRY = {"CHAT_HEARTBEAT_SECONDS": "1", "CHANNEL_LAYER_GROUP_EXPIRY": "6"}
+
+
+def server_metrics(server: ChatServer) -> dict[str, float]:
+    with urllib.request.urlopen(f"{server.http_url}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return {
+        line.split()[0]: float(line.split()[1])
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+    }
+
+
+async def live_group_members(group: str) -> set:
+    """Group entries channels-redis still delivers to: it prunes entries older than
+    its group_expiry lazily, at the next group_send, so older ones do not count."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    expiry = int(FAST_EXPIRY["CHANNEL_LAYER_GROUP_EXPIRY"])
+    async with layer.connection(layer.consistent_hash(group)) as connection:
+        return set(
+            await connection.zrangebyscore(
+                layer._group_key(group), time.time() - expiry, "+inf"
+            )
+        )
+
+
+async def presence_entries(room_id: int) -> int:
+    client = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+    try:
+        key = f"{settings.CHANNEL_LAYER_PREFIX}:presence:{room_id}"
+        return await client.zcard(key)
+    finally:
+        await client.aclose()
+
+
+async def eventually(check, timeout: float) -> None:
+    """Poll a condition that changes on the server's own schedule (expiry)."""
+    deadline = time.monotonic() + timeout
+    while not await check():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.2)
+
+
+async def open_client(server, cookie):
+    """A subscribed client that keeps the one-second heartbeat going."""
+    socket = await websockets.connect(
+        server.ws_url, origin="http://127.0.0.1",
+        additional_headers={"Cookie": f"sessionid={cookie}"},
+    )  # fmt: skip
+    await socket.send(json.dumps({"type": "subscribe", "room": "general"}))
+    while json.loads(await socket.recv())["type"] != "subscribed":
+        pass
+    socket.heartbeat = asyncio.ensure_future(keep_alive(socket))
+    return socket
+
+
+async def keep_alive(socket):
+    try:
+        while True:
+            await socket.send('{"type": "ping"}')
+            await asyncio.sleep(0.5)  # the protocol's heartbeat: a frame per interval
+    except websockets.ConnectionClosed:
+        pass
+
+
+@pytest.fixture
+def two_servers(redis_url, transactional_db):
+    servers = [ChatServer(extra_env=FAST_EXPIRY).start() for _ in range(2)]
+    yield servers
+    for server in servers:
+        server.stop(kill=True)
+
+
+async def test_clean_closes_drops_and_a_killed_process_leave_nothing_behind(
+    two_servers, make_user, general
+):
+    survivor, doomed = two_servers
+    users = []
+    for index in range(4 * PER_KIND):
+        user = await database_sync_to_async(make_user)(f"u{index}")
+        await database_sync_to_async(services.room_join)(user=user, room=general)
+        users.append((user, await session_cookie(user)))
+    stayers = [await open_client(survivor, c) for _, c in users[:PER_KIND]]
+    baseline_tasks = server_metrics(survivor)["chat_asyncio_tasks"]
+
+    closers = [
+        await open_client(survivor, c) for _, c in users[PER_KIND : 2 * PER_KIND]
+    ]
+    droppers = []
+    for _, cookie in users[2 * PER_KIND : 3 * PER_KIND]:
+        raw = RawSocket(survivor.port, cookie)
+        raw.send_json({"type": "subscribe", "room": "general"})
+        droppers.append(raw)
+    on_doomed = [await open_client(doomed, c) for _, c in users[3 * PER_KIND :]]
+    assert len(on_doomed) == PER_KIND
+    await eventually(
+        lambda: _has(general.group_name, 4 * PER_KIND), timeout=20
+    )  # every subscribe handled
+
+    for socket in closers:
+        await socket.close()  # clean close frame
+    for raw in droppers:
+        raw.abort()  # TCP reset, no close frame
+    doomed.stop(kill=True)  # SIGKILL: the process cleans up nothing
+
+    async def only_stayers_remain():
+        members = await live_group_members(general.group_name)
+        entries = await presence_entries(general.pk)
+        print("group", len(members), "presence", entries, server_metrics(survivor))
+        return len(members) == PER_KIND and entries == PER_KIND
+
+    await eventually(only_stayers_remain, timeout=30)
+
+    async def no_user_group_left():
+        for user, _ in users[PER_KIND:]:
+            if await live_group_members(f"user.{user.pk}"):
+                return False
+        return True
+
+    await eventually(no_user_group_left, timeout=15)
+    metrics = server_metrics(survivor)
+    assert metrics["chat_open_sockets"] == PER_KIND
+    assert metrics["chat_asyncio_tasks"] <= baseline_tasks + 2
+    for socket in stayers:
+        await socket.close()
+
+    async def none_open():
+        return server_metrics(survivor)["chat_open_sockets"] == 0
+
+    await eventually(none_open, timeout=10)
+
+
+async def _has(group: str, count: int) -> bool:
+    return len(await group_members(group)) == count
