@@ -99,7 +99,9 @@ def database_from_url(url: str) -> dict:
             "pool": {
                 "min_size": env_int("DATABASE_POOL_MIN", 2),
                 "max_size": env_int("DATABASE_POOL_MAX", 10),
-                "timeout": 10,
+                # Seconds a query waits for a connection: when PostgreSQL is down a
+                # send fails with a clear `server_error` after this, not much later.
+                "timeout": env_int("DATABASE_POOL_TIMEOUT", 3),
             }
         }
     if config["ENGINE"] == "django.db.backends.sqlite3":

@@ -216,6 +216,17 @@
         }
         break;
       case "error":
+        if (frame.code === "server_error" && frame.ref && outbox.has(frame.ref)) {
+          // Nothing was stored: try again with the same client_id, which the
+          // server deduplicates should an earlier attempt have succeeded after all.
+          const ref = frame.ref;
+          setTimeout(() => {
+            if (outbox.has(ref)) {
+              sendOutboxEntry(ref, outbox.get(ref));
+            }
+          }, 1000 + Math.random() * 1000);
+          break;
+        }
         if (frame.ref && outbox.has(frame.ref)) {
           const entry = outbox.get(frame.ref);
           outbox.delete(frame.ref);

@@ -113,6 +113,15 @@ class ResilientClient:
                 self._record(frame["message"])
             elif kind == "error":
                 self.errors.append(frame)
+                if frame["code"] == "server_error":
+                    # Nothing was stored or acknowledged: try the same frame again
+                    # shortly (same client_id, so a late success is not doubled).
+                    asyncio.get_running_loop().call_later(
+                        0.2,
+                        lambda ref=frame["ref"]: asyncio.ensure_future(
+                            self._retry(ref)
+                        ),
+                    )
 
     def _record(self, message: dict) -> None:
         self.progress.set()
@@ -129,6 +138,19 @@ class ResilientClient:
         ):
             del self.outbox[message["client_id"]]
             self.acknowledged[message["client_id"]] = message["id"]
+
+    async def _retry(self, ref: str | None) -> None:
+        socket = self.socket
+        if socket is None:
+            return  # the next connection subscribes and resends anyway
+        if ref == "subscribe":
+            frame = {"type": "subscribe", "room": self.room, "since": self.last_id}
+            try:
+                await socket.send(json.dumps(frame))
+            except websockets.ConnectionClosed:
+                pass
+        elif ref in self.outbox:
+            await self._send_message(ref, self.outbox[ref])
 
     async def _send_message(self, client_id: str, body: str) -> None:
         socket = self.socket

@@ -16,13 +16,13 @@ CLIENTS = 6
 MESSAGES_EACH = 40
 
 
-async def chat_until_done(clients, messages_each, during=None):
+async def chat_until_done(clients, messages_each, during=None, pace=(0.002, 0.02)):
     """Every client sends its messages at a human-ish pace; `during` runs midway."""
 
     async def talk(client):
         for index in range(messages_each):
             await client.send(f"{client.name} says {index}")
-            await asyncio.sleep(random.uniform(0.002, 0.02))  # pacing, not syncing
+            await asyncio.sleep(random.uniform(*pace))  # pacing, not syncing
 
     talking = asyncio.gather(*(talk(client) for client in clients))
     if during is not None:
