@@ -3,17 +3,35 @@
 Reads only; nothing here changes state or talks to the channel layer.
 """
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from chat.errors import NotMember, RoomNotFound
 from chat.models import Membership, Message, Room
 
 
 def room_list_for_user(*, user) -> QuerySet[Room]:
-    """Public rooms and the private rooms the user belongs to, with `is_member`."""
+    """Public rooms and the private rooms the user belongs to, with `is_member` and
+    `unread_count` (visible messages by others after the member's read marker)."""
     membership = Membership.objects.filter(room=OuterRef("pk"), user=user)
+    read_marker = Membership.objects.filter(
+        room=OuterRef(OuterRef("pk")), user=user
+    ).values("last_read_id")[:1]
+    unread = (
+        Message.objects.filter(
+            room=OuterRef("pk"), deleted_at__isnull=True, id__gt=Subquery(read_marker)
+        )
+        .exclude(author=user)
+        .order_by()
+        .values("room")
+        .annotate(count=Count("id"))
+        .values("count")
+    )
     return (
-        Room.objects.annotate(is_member=Exists(membership))
+        Room.objects.annotate(
+            is_member=Exists(membership),
+            unread_count=Coalesce(Subquery(unread), Value(0)),
+        )
         .filter(Q(is_private=False) | Q(is_member=True))
         .order_by("name", "pk")
     )

@@ -1,5 +1,7 @@
 """What the chat needs from Daphne that Daphne does not do by itself.
 
+- Protocol errors (invalid UTF-8, a frame over 64 KiB) are answered with a close
+  frame (1007, 1009) instead of a dropped connection.
 - Close codes 1009 and 1012: RFC 6455 and the IANA registry define them for servers,
   and our protocol uses them, but autobahn (Daphne's WebSocket layer) refuses to send
   any code outside 1000 and 3000-4999. We send those two through autobahn's frame
@@ -33,9 +35,25 @@ SHUTDOWN_FLUSH_SECONDS = 0.3
 def install() -> None:
     if "daphne.server" not in sys.modules:
         return
+    _close_properly_on_protocol_errors()
     _allow_server_close_codes()
     _limit_unsent_bytes()
     _close_sockets_on_shutdown()
+
+
+def _close_properly_on_protocol_errors() -> None:
+    """Autobahn drops the TCP connection on a protocol error (invalid UTF-8, a frame
+    over the size limit) unless told otherwise; the client then sees 1006 and cannot
+    tell why. With failByDrop off it sends the close frame first: 1007 or 1009."""
+    from daphne.ws_protocol import WebSocketFactory
+
+    original = WebSocketFactory.setProtocolOptions
+
+    def setProtocolOptions(self, *args, **kwargs):
+        kwargs.setdefault("failByDrop", False)
+        original(self, *args, **kwargs)
+
+    WebSocketFactory.setProtocolOptions = setProtocolOptions
 
 
 def _allow_server_close_codes() -> None:

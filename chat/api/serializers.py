@@ -24,6 +24,7 @@ class UserSerializer(serializers.Serializer):
 class RoomSerializer(serializers.ModelSerializer):
     owner = UserSerializer(read_only=True)
     is_member = serializers.SerializerMethodField()
+    unread_count = serializers.SerializerMethodField()
 
     class Meta:
         model = Room
@@ -35,10 +36,14 @@ class RoomSerializer(serializers.ModelSerializer):
             "owner",
             "created_at",
             "is_member",
+            "unread_count",
         ]
 
     def get_is_member(self, room) -> bool:
         return bool(getattr(room, "is_member", False))
+
+    def get_unread_count(self, room) -> int:
+        return int(getattr(room, "unread_count", 0) or 0)
 
 
 class RoomDetailSerializer(RoomSerializer):

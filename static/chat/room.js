@@ -183,14 +183,13 @@
       case "subscribed":
         setConnection("online", "online");
         outbox.forEach((entry, clientId) => sendOutboxEntry(clientId, entry));
+        markRead();
         break;
       case "message.new":
         if (frame.room === room) {
           showMessage(frame.message);
           scrollToEnd();
-          if (document.visibilityState === "visible") {
-            send({ type: "read", room: room, last_id: newestId });
-          }
+          markRead();
         }
         break;
       case "message.edited": {
@@ -242,6 +241,15 @@
         break; // pong, typing, presence: nothing to show yet
     }
   }
+
+  function markRead() {
+    // The read marker only moves forward on the server; send it when seen.
+    if (document.visibilityState === "visible" && newestId > 0) {
+      send({ type: "read", room: room, last_id: newestId });
+    }
+  }
+
+  document.addEventListener("visibilitychange", markRead);
 
   function startHeartbeat(seconds) {
     stopHeartbeat();

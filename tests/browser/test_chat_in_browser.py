@@ -195,3 +195,20 @@ def make_staff(username: str) -> None:
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(promote).result()
+
+
+def test_unread_count_shows_in_the_room_list_until_the_room_is_read(
+    two_people, live_chat_server
+):
+    ana, bob = two_people
+    bob.goto(f"{live_chat_server.http_url}/")
+    post_as("ana", "lobby", ["one", "two"])
+    bob.reload()
+    expect(bob.get_by_test_id("unread-lobby")).to_have_text("2")
+    bob.get_by_role("link", name="Lobby").click()
+    expect(messages(bob)).to_have_count(2)
+    expect_online(bob)
+    # The page sends `read` once it is subscribed; the list then shows nothing.
+    bob.wait_for_function("window.chatRoom.newestId > 0")
+    bob.goto(f"{live_chat_server.http_url}/")
+    expect(bob.get_by_test_id("unread-lobby")).to_have_count(0)

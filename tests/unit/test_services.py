@@ -125,3 +125,24 @@ def test_deleted_messages_leave_history(ana, general):
         selectors.message_page_before(room_id=general.pk, before_id=None, limit=10)
         == []
     )
+
+
+def test_unread_counts_come_from_the_read_marker_and_skip_own_and_deleted(
+    ana, bob, general, hideout
+):
+    sent = [
+        services.message_create(
+            room=general, author=ana, body=str(i), client_id=str(i)
+        )[0]
+        for i in range(5)
+    ]
+    services.message_create(room=general, author=bob, body="mine", client_id="b")
+    services.message_delete(message=sent[4], actor=ana)
+
+    def unread(user):
+        return {r.slug: r.unread_count for r in selectors.room_list_for_user(user=user)}
+
+    assert unread(bob) == {"general": 4}  # 5 by ana, one deleted; bob's own not counted
+    services.membership_mark_read(user=bob, room=general, last_id=sent[1].pk)
+    assert unread(bob) == {"general": 2}
+    assert unread(ana)["hideout"] == 0

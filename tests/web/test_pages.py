@@ -114,3 +114,14 @@ def test_static_chat_script_is_served(client):
 def test_admin_lists_every_chat_model(admin_client):
     for model in ("room", "membership", "message"):
         assert admin_client.get(f"/admin/chat/{model}/").status_code == 200
+
+
+def test_room_list_shows_unread_counts(client, ana, bob, general):
+    from chat import services
+
+    for i in range(3):
+        services.message_create(room=general, author=ana, body=str(i), client_id=str(i))
+    client.force_login(bob)
+    content = client.get(reverse("room-list")).content.decode()
+    assert 'data-testid="unread-general"' in content
+    assert ">3</span>" in content
