@@ -1,23 +1,47 @@
-"""The Django admin for rooms, memberships and messages.
+"""The Django admin as a moderation console for rooms, memberships and messages.
 
-Messages are written through `chat.services` even here, so a message an admin posts,
-edits or deletes is broadcast exactly like one from the socket or the API.
+Every change goes through `chat.services`, so what an admin does is broadcast like
+anything else (a deleted message disappears from open pages, a banned member's
+sockets get `room.removed`, a deactivated account's sockets close with 4403) and is
+written to the audit log, which is read-only here.
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 
 from chat import selectors, services
 from chat.errors import ChatError
-from chat.models import Membership, Message, Room
+from chat.models import Membership, Message, ModerationAction, Room, RoomBan
+
+User = get_user_model()
+
+
+def run_for_each(modeladmin, request, objects, action, done: str) -> None:
+    """Apply a service to each object, reporting refusals instead of failing."""
+    succeeded, refused = 0, []
+    for item in objects:
+        try:
+            action(item)
+            succeeded += 1
+        except ChatError as error:
+            refused.append(f"{item}: {error.detail}")
+    if succeeded:
+        modeladmin.message_user(request, f"{done}: {succeeded}.", messages.SUCCESS)
+    for refusal in refused[:10]:
+        modeladmin.message_user(request, refusal, messages.WARNING)
+
+
+# ---- rooms and memberships ---------------------------------------------------------
 
 
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     raw_id_fields = ["user"]
-    fields = ["user", "role", "joined_at", "last_read_id"]
-    readonly_fields = ["joined_at", "last_read_id"]
+    fields = ["user", "role", "joined_at", "muted_until", "last_read_id"]
+    readonly_fields = ["joined_at", "muted_until", "last_read_id"]
 
 
 @admin.register(Room)
@@ -30,13 +54,111 @@ class RoomAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
 
 
+def _mute_action(minutes: int, label: str):
+    @admin.action(description=f"Mute for {label}")
+    def mute(modeladmin, request, queryset):
+        run_for_each(
+            modeladmin,
+            request,
+            queryset.select_related("room", "user"),
+            lambda m: services.member_mute(
+                room=m.room, actor=request.user, user=m.user, minutes=minutes,
+                reason="admin",
+            ),
+            f"Muted for {label}",
+        )  # fmt: skip
+
+    mute.__name__ = f"mute_{minutes}"
+    return mute
+
+
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "room", "role", "joined_at", "last_read_id"]
-    list_filter = ["role"]
-    search_fields = ["user__username", "room__slug"]
+    list_display = ["user", "room", "role", "joined_at", "muted_until", "last_read_id"]
+    list_filter = ["role", "room"]
+    search_fields = ["user__username", "room__slug", "room__name"]
     raw_id_fields = ["user", "room"]
-    readonly_fields = ["joined_at", "last_read_id"]
+    readonly_fields = ["joined_at", "last_read_id", "muted_until", "mute_reason"]
+    list_select_related = ["user", "room"]
+    actions = [
+        _mute_action(10, "10 minutes"),
+        _mute_action(60, "1 hour"),
+        _mute_action(60 * 24, "24 hours"),
+        "unmute",
+        "ban",
+    ]
+
+    @admin.action(description="Unmute")
+    def unmute(self, request, queryset):
+        run_for_each(
+            self,
+            request,
+            queryset.select_related("room", "user"),
+            lambda m: services.member_unmute(
+                room=m.room, actor=request.user, user=m.user
+            ),
+            "Unmuted",
+        )
+
+    @admin.action(description="Ban from the room (removes them, live)")
+    def ban(self, request, queryset):
+        run_for_each(
+            self,
+            request,
+            queryset.select_related("room", "user"),
+            lambda m: services.member_ban(
+                room=m.room, actor=request.user, user=m.user, reason="admin"
+            ),
+            "Banned",
+        )
+
+
+@admin.register(RoomBan)
+class RoomBanAdmin(admin.ModelAdmin):
+    list_display = ["user", "room", "reason", "banned_by", "created_at"]
+    list_filter = ["room"]
+    search_fields = ["user__username", "room__slug", "reason"]
+    list_select_related = ["user", "room", "banned_by"]
+    actions = ["unban"]
+
+    def has_add_permission(self, request):
+        return False  # bans are made with the Membership action or the API
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # lifting a ban is the "Unban" action, which is audited
+
+    @admin.action(description="Unban")
+    def unban(self, request, queryset):
+        run_for_each(
+            self,
+            request,
+            queryset.select_related("room", "user"),
+            lambda ban: services.member_unban(
+                room=ban.room, actor=request.user, user=ban.user
+            ),
+            "Unbanned",
+        )
+
+
+# ---- messages -----------------------------------------------------------------------
+
+
+class DeletedFilter(admin.SimpleListFilter):
+    title = "deleted"
+    parameter_name = "deleted"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "deleted"), ("no", "visible")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(deleted_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(deleted_at__isnull=True)
+        return queryset
 
 
 class MessageAdminForm(forms.ModelForm):
@@ -65,20 +187,27 @@ class MessageAdminForm(forms.ModelForm):
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     form = MessageAdminForm
-    list_display = [
-        "id",
-        "room",
-        "author",
-        "short_body",
-        "created_at",
-        "edited_at",
-        "deleted_at",
-    ]
-    list_filter = ["room", "created_at"]
-    search_fields = ["body", "author__username", "room__slug"]
+    list_display = ["id", "room", "author", "short_body", "created_at", "edited_at",
+                    "deleted_at"]  # fmt: skip
+    list_filter = [DeletedFilter, "room", "author", "created_at"]
+    search_fields = ["body", "author__username", "room__slug", "room__name"]
     raw_id_fields = ["room", "author"]
     readonly_fields = ["created_at", "edited_at", "deleted_at"]
     list_select_related = ["room", "author"]
+    date_hierarchy = "created_at"
+    actions = [
+        "delete_messages",
+        "restore_messages",
+        "ban_authors",
+        "deactivate_authors",
+    ]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        # Django's bulk delete would remove rows without a broadcast or an audit
+        # entry; "Delete messages" below goes through the service instead.
+        actions.pop("delete_selected", None)
+        return actions
 
     def get_readonly_fields(self, request, obj=None):
         # Room, author and idempotency key are fixed once a message exists.
@@ -100,8 +229,122 @@ class MessageAdmin(admin.ModelAdmin):
             obj.pk = message.pk
 
     def delete_model(self, request, obj):
-        services.message_delete(message=obj, actor=request.user)
+        services.message_delete(message=obj, actor=request.user, reason="admin")
 
     def delete_queryset(self, request, queryset):
         for message in queryset.select_related("room"):
-            services.message_delete(message=message, actor=request.user)
+            services.message_delete(message=message, actor=request.user, reason="admin")
+
+    @admin.action(description="Delete messages (disappear from open pages)")
+    def delete_messages(self, request, queryset):
+        run_for_each(
+            self,
+            request,
+            queryset.select_related("room", "author"),
+            lambda m: services.message_delete(
+                message=m, actor=request.user, reason="admin"
+            ),
+            "Deleted",
+        )
+
+    @admin.action(description="Restore messages")
+    def restore_messages(self, request, queryset):
+        run_for_each(
+            self,
+            request,
+            queryset.select_related("room", "author"),
+            lambda m: services.message_restore(
+                message=m, actor=request.user, reason="admin"
+            ),
+            "Restored",
+        )
+
+    @admin.action(
+        description="Ban the authors from those rooms and delete their messages"
+    )
+    def ban_authors(self, request, queryset):
+        pairs = {(m.room, m.author) for m in queryset.select_related("room", "author")}
+
+        def ban(pair):
+            room, author = pair
+            services.member_ban(
+                room=room, actor=request.user, user=author, reason="spam"
+            )
+            for message in Message.objects.filter(
+                room=room, author=author, deleted_at__isnull=True
+            ).select_related("room"):
+                services.message_delete(
+                    message=message, actor=request.user, reason="spam"
+                )
+
+        run_for_each(self, request, pairs, ban, "Banned authors")
+
+    @admin.action(description="Deactivate the authors' accounts (site-wide, live)")
+    def deactivate_authors(self, request, queryset):
+        authors = {m.author for m in queryset.select_related("author")}
+        run_for_each(
+            self,
+            request,
+            authors,
+            lambda user: services.user_deactivate(
+                actor=request.user, user=user, reason="admin"
+            ),
+            "Deactivated",
+        )
+
+
+# ---- the audit log ------------------------------------------------------------------
+
+
+@admin.register(ModerationAction)
+class ModerationActionAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "actor", "kind", "room", "target_user",
+                    "target_message", "reason", "detail"]  # fmt: skip
+    list_filter = ["kind", "room", "created_at"]
+    search_fields = ["actor__username", "target_user__username", "reason", "room__slug"]
+    list_select_related = ["actor", "room", "target_user", "target_message"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # read-only: the log is written by the services alone
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# ---- users --------------------------------------------------------------------------
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class ChatUserAdmin(UserAdmin):
+    actions = ["deactivate"]
+
+    @admin.action(description="Deactivate (signs out everywhere, closes sockets live)")
+    def deactivate(self, request, queryset):
+        run_for_each(
+            self,
+            request,
+            queryset,
+            lambda user: services.user_deactivate(
+                actor=request.user, user=user, reason="admin"
+            ),
+            "Deactivated",
+        )
+
+    def save_model(self, request, obj, form, change):
+        # Unticking "active" in the form is a deactivation too: it must close the
+        # user's open sockets and be audited, like the action.
+        users = type(obj).objects
+        was_active = change and users.filter(pk=obj.pk, is_active=True).exists()
+        super().save_model(request, obj, form, change)
+        if was_active and not obj.is_active:
+            try:
+                services.user_deactivate(actor=request.user, user=obj, reason="admin")
+            except ChatError as error:
+                users.filter(pk=obj.pk).update(is_active=True)
+                self.message_user(request, error.detail, messages.ERROR)

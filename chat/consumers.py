@@ -32,6 +32,14 @@ CLOSE_SILENT = 4408
 CLOSE_FLOODING = 4429
 CLOSE_TOO_BIG = 1009
 
+# Error answers that are not the client's fault do not count towards 4429.
+NOT_FLOODING = {
+    "unauthenticated",
+    "too_many_connections",
+    "account_disabled",
+    "server_error",
+}
+
 # Gap repair and replay read history in pages of this size.
 HISTORY_BATCH = 500
 
@@ -53,6 +61,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.subscriptions: dict[int, Subscription] = {}  # by room id
         self.closing = False
         self.cleaned_up = False
+        self.typing_sent_at = float("-inf")
         self.error_times: deque[float] = deque()
         self.heartbeat_timer: asyncio.TimerHandle | None = None
         self.heartbeat_close_task: asyncio.Task | None = None
@@ -65,10 +74,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send_error("unauthenticated", "Sign in first.", None)
             await self.close_with(CLOSE_UNAUTHENTICATED)
             return
+        if not await presence.connected(self, user_id=self.user.pk):
+            await self.accept()
+            await self.send_error(
+                "too_many_connections",
+                f"At most {settings.CHAT_MAX_SOCKETS_PER_USER} open connections per "
+                "account; close another tab first.",
+                None,
+            )
+            self.user = None  # nothing was registered: nothing to clean up
+            await self.close_with(CLOSE_FLOODING)
+            return
         await self.channel_layer.group_add(
             user_group_name(self.user.pk), self.channel_name
         )
-        presence.connected(self)
         metrics.open_sockets.inc()
         await self.accept()
         heartbeat = settings.CHAT_HEARTBEAT_SECONDS
@@ -88,7 +107,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.user is None or not self.user.is_authenticated or self.cleaned_up:
             return
         self.cleaned_up = True
-        presence.disconnected(self)
+        await presence.disconnected(self)
         metrics.open_sockets.dec()
         await self.channel_layer.group_discard(
             user_group_name(self.user.pk), self.channel_name
@@ -188,6 +207,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def typing(self, command: protocol.Typing):
         subscription = self.subscription_for(command.room)
+        now = time.monotonic()
+        if now - self.typing_sent_at < settings.CHAT_TYPING_INTERVAL_SECONDS:
+            return  # relayed recently: clients send these on every keystroke
+        self.typing_sent_at = now
         frame = {
             "type": "typing",
             "room": command.room,
@@ -249,6 +272,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def chat_presence(self, event):
         if event["room_id"] in self.subscriptions:
             await self.send(text_data=event["frame"])
+
+    async def chat_user_deactivated(self, event):
+        await self.send_error(
+            "account_disabled", "This account has been deactivated.", None
+        )
+        await self.close_with(CLOSE_FORBIDDEN)
 
     async def chat_notify(self, event):
         await self.send(text_data=event["frame"])
@@ -319,7 +348,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def send_error(self, code: str, detail: str, ref: str | None):
         await self.send_frame(protocol.error_frame(code, detail, ref))
-        if code == "unauthenticated":
+        if code in NOT_FLOODING:
             return
         now = time.monotonic()
         self.error_times.append(now)

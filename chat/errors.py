@@ -60,6 +60,10 @@ class RateLimited(ChatError):
     code = "rate_limited"
     default_detail = "Too many requests; slow down."
 
+    def __init__(self, detail: str | None = None, *, retry_after: int = 1):
+        super().__init__(detail)
+        self.retry_after = retry_after
+
 
 class Muted(ChatError):
     code = "muted"

@@ -88,6 +88,26 @@ def message_deleted(*, room_id: int, room_slug: str, message_id: int) -> None:
     )
 
 
+def message_restored(*, message, room_slug: str) -> None:
+    frame = {
+        "type": "message.restored",
+        "room": room_slug,
+        "message": protocol.message_object(message, room_slug=room_slug),
+    }
+    _group_send(
+        room_group_name(message.room_id),
+        {
+            "type": "chat.message.changed",
+            "room_id": message.room_id,
+            "frame": protocol.encode(frame),
+        },
+    )
+
+
+def user_deactivated(*, user_id: int) -> None:
+    _group_send(user_group_name(user_id), {"type": "chat.user.deactivated"})
+
+
 def room_removed(*, user_id: int, room_id: int, room_slug: str, reason: str) -> None:
     frame = {"type": "room.removed", "room": room_slug, "reason": reason}
     _group_send(

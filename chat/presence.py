@@ -29,6 +29,16 @@ from chat.events import room_group_name
 
 logger = logging.getLogger(__name__)
 
+# Admit a socket if its user has fewer than the limit open (expired entries of dead
+# processes do not count), atomically across server processes.
+ADMIT_SOCKET = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+
 # Several changes in a room within this many seconds make one `presence` broadcast:
 # a reconnect storm of hundreds of sockets must not cost hundreds of room-wide frames.
 COALESCE_SECONDS = 0.25
@@ -102,14 +112,40 @@ class PresenceRegistry:
 
     # ---- socket lifecycle --------------------------------------------------------
 
-    def connected(self, consumer) -> None:
+    async def connected(self, consumer, *, user_id: int) -> bool:
+        """Register an open socket; False (and nothing registered) when the user
+        already has CHAT_MAX_SOCKETS_PER_USER open, on any server process."""
         self._bind_loop()
-        self.consumers.add(consumer)
+        limit = settings.CHAT_MAX_SOCKETS_PER_USER
         if settings.REDIS_URL:
+            admitted = await self._redis().eval(
+                ADMIT_SOCKET,
+                1,
+                self._sockets_key(user_id),
+                time.time(),
+                time.time() + _entry_ttl(),
+                limit,
+                consumer.channel_name,
+                int(_entry_ttl()) + 1,
+            )
+            if not admitted:
+                return False
             self._ensure_refresher()
+        elif sum(1 for c in self.consumers if c.user.pk == user_id) >= limit:
+            return False
+        self.consumers.add(consumer)
+        return True
 
-    def disconnected(self, consumer) -> None:
+    async def disconnected(self, consumer) -> None:
         self.consumers.discard(consumer)
+        if settings.REDIS_URL:
+            await self._redis().zrem(
+                self._sockets_key(consumer.user.pk), consumer.channel_name
+            )
+
+    @staticmethod
+    def _sockets_key(user_id: int) -> str:
+        return f"{settings.CHANNEL_LAYER_PREFIX}:sockets:{user_id}"
 
     async def enter(self, *, room_id: int, room_slug: str, user_id: int, channel: str):
         self._bind_loop()
@@ -212,9 +248,17 @@ class PresenceRegistry:
     async def refresh_and_sweep(self) -> None:
         """Extend this process's entries; drop expired ones and announce the change."""
         rooms = [(room_id, set(sockets)) for room_id, sockets in self.local.items()]
+        now = time.time()
+        expiry = now + _entry_ttl()
+        async with self._redis().pipeline(transaction=False) as pipe:
+            # Keep this process's sockets counted towards their users' limits.
+            for consumer in list(self.consumers):
+                key = self._sockets_key(consumer.user.pk)
+                pipe.zadd(key, {consumer.channel_name: expiry}, xx=True)
+                pipe.expire(key, int(_entry_ttl()) + 1)
+            await pipe.execute()
         if not rooms:
             return
-        now = time.time()
         async with self._redis().pipeline(transaction=False) as pipe:
             for room_id, sockets in rooms:
                 key = self._key(room_id)

@@ -16,7 +16,7 @@ from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 from django.utils.text import slugify
 
-from chat import events
+from chat import events, ratelimits
 from chat.errors import (
     Banned,
     BodyEmpty,
@@ -149,6 +149,7 @@ def message_create(
     whether the channel layer took it.
     """
     body = message_body_clean(body)
+    ratelimits.check_send(author)
     with transaction.atomic():
         # Lock the room row: inserts into one room are serialised, so ids within a
         # room grow in commit order. Without this, two concurrent transactions could
@@ -303,6 +304,31 @@ def message_delete(*, message: Message, actor, reason: str = "") -> None:
         )
 
 
+def message_restore(*, message: Message, actor, reason: str = "") -> Message:
+    """Moderators and staff undo a deletion; open pages show the message again."""
+    if not _may_moderate(user=actor, room=message.room):
+        raise PermissionDenied("Only a moderator may restore a message.")
+    if message.deleted_at is None:
+        return message
+    with transaction.atomic():
+        message.deleted_at = None
+        message.save(update_fields=["deleted_at"])
+        _audit(
+            actor,
+            ModerationAction.Kind.MESSAGE_RESTORE,
+            room=message.room,
+            target_user=message.author,
+            target_message=message,
+            reason=reason,
+        )
+        room_slug = message.room.slug
+        transaction.on_commit(
+            lambda: events.message_restored(message=message, room_slug=room_slug),
+            robust=True,
+        )
+    return message
+
+
 def membership_mark_read(*, user, room: Room, last_id: int) -> None:
     """Move the member's read marker forward to last_id, never back, never past the
     room's newest message (a bogus huge id must not hide every future unread)."""
@@ -441,3 +467,27 @@ def user_notify(*, actor, user, data: dict) -> None:
     if not actor.is_staff:
         raise PermissionDenied("Only staff may notify users.")
     events.user_notified(user_id=user.pk, data=data)
+
+
+def user_deactivate(*, actor, user, reason: str = "") -> None:
+    """Staff disable an account site-wide: it can no longer sign in or use a token,
+    and every open socket of it, on every server process, is closed with 4403."""
+    if not actor.is_staff:
+        raise PermissionDenied("Only staff may deactivate accounts.")
+    if user.pk == actor.pk:
+        raise PermissionDenied("You cannot deactivate yourself.")
+    if user.is_superuser and not actor.is_superuser:
+        raise PermissionDenied("Only a superuser may deactivate a superuser.")
+    with transaction.atomic():
+        type(user).objects.filter(pk=user.pk).update(is_active=False)
+        user.is_active = False
+        _audit(
+            actor,
+            ModerationAction.Kind.USER_DEACTIVATE,
+            target_user=user,
+            reason=reason,
+        )
+        user_id = user.pk
+        transaction.on_commit(
+            lambda: events.user_deactivated(user_id=user_id), robust=True
+        )

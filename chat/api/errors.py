@@ -19,5 +19,8 @@ STATUS_BY_CODE = {
 def chat_exception_handler(exc, context):
     if isinstance(exc, ChatError):
         status = STATUS_BY_CODE.get(exc.code, 400)
-        return Response({"detail": exc.detail, "code": exc.code}, status=status)
+        response = Response({"detail": exc.detail, "code": exc.code}, status=status)
+        if status == 429:
+            response["Retry-After"] = str(getattr(exc, "retry_after", 1))
+        return response
     return exception_handler(exc, context)

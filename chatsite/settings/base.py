@@ -50,9 +50,23 @@ INSTALLED_APPS = [
     "drf_spectacular",
     # Swagger UI's files served from our own static files: the API docs work offline.
     "drf_spectacular_sidecar",
+    "axes",
     "accounts",
     "chat",
 ]
+
+# Repeated failed logins (form, admin, token endpoint) are locked out per username
+# *and* address: an attacker guessing ana's password from one address locks only
+# that pair, never ana herself elsewhere, nor anyone else. django-axes.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -65,6 +79,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the locked-out page (429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "chatsite.urls"
@@ -246,6 +262,17 @@ CHAT_REPLAY_LIMIT = 500
 # aborts it as a slow consumer (it recovers everything with `since`).
 CHAT_SLOW_CONSUMER_BYTES = env_int("CHAT_SLOW_CONSUMER_BYTES", 256 * 1024)
 CHAT_BODY_MAX_CHARS = 4000
+# Flood control per user, over socket and REST together ("count/seconds"): a burst
+# and a sustained rate. Excess sends are answered `rate_limited` (socket) or 429.
+CHAT_SEND_BURST = os.environ.get("CHAT_SEND_BURST", "10/5")
+CHAT_SEND_SUSTAINED = os.environ.get("CHAT_SEND_SUSTAINED", "60/60")
+# A socket's `typing` frames are relayed at most once per this many seconds; the
+# rest are dropped silently (clients send them on every keystroke).
+CHAT_TYPING_INTERVAL_SECONDS = float(
+    os.environ.get("CHAT_TYPING_INTERVAL_SECONDS", "2")
+)
+# Open sockets per user, across all server processes.
+CHAT_MAX_SOCKETS_PER_USER = env_int("CHAT_MAX_SOCKETS_PER_USER", 10)
 
 # Who may read /metrics (Prometheus text for this process).
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])

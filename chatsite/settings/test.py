@@ -37,3 +37,8 @@ REST_FRAMEWORK = {
     },
 }
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Flood control is tested on purpose (tests/consumers/test_flood_control.py); tests
+# that post a lot must not trip it. Servers started by tests may set their own.
+CHAT_SEND_BURST = os.environ.get("CHAT_SEND_BURST", "100000/5")
+CHAT_SEND_SUSTAINED = os.environ.get("CHAT_SEND_SUSTAINED", "100000/60")

@@ -16,6 +16,9 @@
   const form = document.getElementById("send");
   const input = document.getElementById("body");
   const connection = document.getElementById("connection");
+  const me = Number(chat.dataset.userId);
+  const canModerate =
+    chat.dataset.staff === "true" || ["owner", "moderator"].includes(chat.dataset.role);
 
   const shown = new Map(); // message id -> <li>
   const outbox = new Map(); // client_id -> {body, element}
@@ -56,6 +59,95 @@
       edited.textContent = "(edited)";
       element.append(edited);
     }
+    if (canModerate || message.author.id === me) {
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "delete";
+      remove.dataset.testid = "delete";
+      remove.title = "Delete this message";
+      remove.textContent = "×";
+      remove.addEventListener("click", () => deleteMessage(message.id));
+      element.append(remove);
+    }
+  }
+
+  // ---- moderation (REST, with the session and its CSRF token) -------------------
+
+  function csrfToken() {
+    const match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  async function api(method, url, body) {
+    const response = await fetch(url, {
+      method: method,
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!response.ok) {
+      let detail = `${response.status}`;
+      try {
+        detail = (await response.json()).detail || detail;
+      } catch (error) {
+        // not JSON: keep the status
+      }
+      showNotice(`Refused: ${detail}`);
+    }
+    return response;
+  }
+
+  function deleteMessage(id) {
+    // The broadcast `message.deleted` removes it here and on every open page.
+    api("DELETE", chat.dataset.messagesUrl.replace(/0\/$/, `${id}/`));
+  }
+
+  async function loadMembers() {
+    const panel = document.getElementById("moderation");
+    const list = document.getElementById("members");
+    const response = await fetch(chat.dataset.membersUrl, { credentials: "same-origin" });
+    if (!response.ok) {
+      return;
+    }
+    list.replaceChildren();
+    for (const member of await response.json()) {
+      const item = document.createElement("li");
+      item.dataset.testid = `member-${member.user.username}`;
+      const name = document.createElement("span");
+      name.textContent = `${member.user.username} (${member.role})`;
+      item.append(name);
+      if (member.muted_until) {
+        const muted = document.createElement("span");
+        muted.className = "muted";
+        muted.textContent = " muted";
+        item.append(muted);
+      }
+      if (member.user.id !== me && member.role !== "owner") {
+        const base = `${chat.dataset.membersUrl}${member.user.id}/`;
+        const actions = [
+          ["Mute 10 min", () => api("POST", `${base}mute/`, { minutes: 10, reason: "" })],
+          ["Unmute", () => api("POST", `${base}unmute/`)],
+          ["Ban", () => api("POST", `${base}ban/`, { reason: "" })],
+        ];
+        if (chat.dataset.role === "owner" || chat.dataset.staff === "true") {
+          const next = member.role === "moderator" ? "member" : "moderator";
+          actions.push([`Make ${next}`, () => api("PATCH", base, { role: next })]);
+        }
+        for (const [label, run] of actions) {
+          const button = document.createElement("button");
+          button.type = "button";
+          button.textContent = label;
+          button.dataset.testid = `${label.split(" ")[0].toLowerCase()}-${member.user.username}`;
+          button.addEventListener("click", async () => {
+            await run();
+            loadMembers();
+          });
+          item.append(button);
+        }
+      }
+      list.append(item);
+    }
+    panel.hidden = false;
   }
 
   function insertInOrder(element, id) {
@@ -199,6 +291,11 @@
         }
         break;
       }
+      case "message.restored":
+        if (frame.room === room) {
+          showMessage(frame.message);
+        }
+        break;
       case "message.deleted": {
         const element = shown.get(frame.id);
         if (element) {
@@ -237,8 +334,14 @@
       case "notify":
         showNotification(frame.data);
         break;
+      case "presence":
+        // Someone came or went: a moderator's member list may have changed.
+        if (canModerate && frame.room === room) {
+          loadMembers();
+        }
+        break;
       default:
-        break; // pong, typing, presence: nothing to show yet
+        break; // pong, typing: nothing to show yet
     }
   }
 
@@ -327,4 +430,7 @@
   loadLatest()
     .catch((error) => showNotice(`Could not load history: ${error.message}`))
     .finally(connect);
+  if (canModerate) {
+    loadMembers();
+  }
 })();

@@ -212,3 +212,34 @@ def test_unread_count_shows_in_the_room_list_until_the_room_is_read(
     bob.wait_for_function("window.chatRoom.newestId > 0")
     bob.goto(f"{live_chat_server.http_url}/")
     expect(bob.get_by_test_id("unread-lobby")).to_have_count(0)
+
+
+def test_room_owner_cleans_up_spam_from_the_room_page(two_people):
+    """ana owns the room: she deletes bob's message, mutes him, then bans him."""
+    ana, bob = two_people
+    send_message(bob, "BUY CHEAP STUFF")
+    expect(messages(ana)).to_have_count(1)
+    expect(ana.get_by_test_id("member-bob")).to_be_visible()
+    messages(ana).first.get_by_test_id("delete").click()
+    expect(messages(ana)).to_have_count(0)
+    expect(messages(bob)).to_have_count(0)
+
+    ana.get_by_test_id("mute-bob").click()
+    expect(ana.get_by_test_id("member-bob")).to_contain_text("muted")
+    send_message(bob, "still here")
+    expect(bob.get_by_test_id("notice").last).to_contain_text("muted")
+    expect(messages(ana)).to_have_count(0)
+
+    ana.get_by_test_id("ban-bob").click()
+    expect(bob.get_by_test_id("connection")).to_contain_text(
+        "removed from room (banned)"
+    )
+    expect(ana.get_by_test_id("member-bob")).to_have_count(0)
+
+
+def test_plain_members_see_no_moderation_tools(two_people):
+    ana, bob = two_people
+    send_message(ana, "hello")
+    expect(messages(bob)).to_have_count(1)
+    expect(bob.get_by_test_id("moderation")).to_be_hidden()
+    expect(messages(bob).first.get_by_test_id("delete")).to_have_count(0)

@@ -30,6 +30,7 @@ class ResilientClient:
         self.acknowledged: dict[str, int] = {}  # client_id -> message id
         self.errors: list[dict] = []
         self.failures: list[str] = []  # connection attempts that failed, and why
+        self.trace: list[tuple] = []  # (connection number, replay flag or kind, id)
         self.connections = 0
         self.socket = None
         self.current_url: str | None = None
@@ -110,7 +111,14 @@ class ResilientClient:
                 for client_id, body in list(self.outbox.items()):
                     await self._send_message(client_id, body)
             elif kind == "message.new":
+                self.trace.append(
+                    (self.connections, frame["replay"], frame["message"]["id"])
+                )
                 self._record(frame["message"])
+            if kind in ("subscribed", "error", "hello"):
+                self.trace.append(
+                    (self.connections, kind, frame.get("code") or frame.get("last_id"))
+                )
             elif kind == "error":
                 self.errors.append(frame)
                 if frame["code"] == "server_error":

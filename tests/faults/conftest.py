@@ -56,6 +56,10 @@ async def assert_exactly_once_in_order(clients, room) -> None:
     keys = [(author, client_id) for _, author, client_id in stored]
     assert len(set(keys)) == len(keys), "a client_id was stored twice"
     for client in clients:
+        duplicates = [i for i in client.received if client.received.count(i) > 1]
+        if duplicates:  # show what the client was told around the first one
+            first = next(k for k, t in enumerate(client.trace) if t[2] == duplicates[0])
+            print("TRACE", client.name, client.trace[max(0, first - 8) : first + 40])
         assert client.received == ids, (
             f"{client.name} saw {len(client.received)} of {len(ids)}"
         )

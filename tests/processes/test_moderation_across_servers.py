@@ -1,0 +1,78 @@
+"""Moderation reaches a user's sockets on every server process within a second."""
+
+import asyncio
+import json
+import time
+
+import pytest
+import websockets
+from channels.db import database_sync_to_async
+
+from chat import services
+from tests.servers import ChatServer
+from tests.sockets import session_cookie
+
+pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def two_servers(redis_url, transactional_db):
+    servers = [ChatServer().start(), ChatServer().start()]
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+async def subscribed_socket(server, user):
+    socket = await websockets.connect(
+        server.ws_url, origin="http://127.0.0.1",
+        additional_headers={"Cookie": f"sessionid={await session_cookie(user)}"},
+    )  # fmt: skip
+    await socket.send(json.dumps({"type": "subscribe", "room": "general"}))
+    while json.loads(await socket.recv())["type"] != "subscribed":
+        pass
+    return socket
+
+
+async def next_of(socket, frame_type: str) -> dict:
+    while True:
+        frame = json.loads(await asyncio.wait_for(socket.recv(), 1))
+        if frame["type"] == frame_type:
+            return frame
+
+
+async def test_deactivation_closes_sockets_on_every_server_within_a_second(
+    two_servers, bob, general, make_user
+):
+    staff = await database_sync_to_async(make_user)("boss", is_staff=True)
+    sockets = [await subscribed_socket(server, bob) for server in two_servers]
+    started = time.monotonic()
+    await database_sync_to_async(services.user_deactivate)(actor=staff, user=bob)
+    for socket in sockets:
+        error = await next_of(socket, "error")
+        assert error["code"] == "account_disabled"
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(socket.recv(), 1)
+        assert closed.value.rcvd.code == 4403
+    assert time.monotonic() - started < 1
+
+
+async def test_ban_removes_the_room_on_every_server_within_a_second(
+    two_servers, ana, bob, general
+):
+    sockets = [await subscribed_socket(server, bob) for server in two_servers]
+    started = time.monotonic()
+    await database_sync_to_async(services.member_ban)(room=general, actor=ana, user=bob)
+    for socket in sockets:
+        assert await next_of(socket, "room.removed") == {
+            "type": "room.removed", "room": "general", "reason": "banned",
+        }  # fmt: skip
+    assert time.monotonic() - started < 1
+    # The room's events stop for bob on both servers.
+    await database_sync_to_async(services.message_create)(
+        room=general, author=ana, body="after the ban", client_id="after"
+    )
+    for socket in sockets:
+        await socket.send(json.dumps({"type": "ping"}))
+        assert await next_of(socket, "pong") == {"type": "pong"}  # nothing before it
+        await socket.close()
