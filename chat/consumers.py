@@ -176,14 +176,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send_frame(
             {"type": "subscribed", "room": room.slug, "last_id": last_id, "more": more}
         )
-        if current is None:
-            await presence.enter(
-                room_id=room.pk,
-                room_slug=room.slug,
-                user_id=self.user.pk,
-                channel=self.channel_name,
-            )
-        await self.send_frame(await presence.frame(room.pk, room.slug))
+        try:
+            if current is None:
+                await presence.enter(
+                    room_id=room.pk,
+                    room_slug=room.slug,
+                    user_id=self.user.pk,
+                    channel=self.channel_name,
+                )
+            await self.send_frame(await presence.frame(room.pk, room.slug))
+        except Exception:
+            # The subscription stands (the client was told `subscribed`); presence
+            # is best effort and catches up on the next refresh or change.
+            logger.warning("presence unavailable for room %s", room.pk, exc_info=True)
 
     async def unsubscribe(self, command: protocol.Unsubscribe):
         subscription = self.subscription_for(command.room)
@@ -197,8 +202,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
             body=command.body,
             client_id=command.client_id,
         )
-        if not created:
-            # A resend of a stored message: acknowledge it again, to this socket only.
+        if not created and message.pk > subscription.cursor:
+            # A resend of a stored message this socket has not been given yet (its
+            # broadcast is still on its way): deliver it, and anything before it, in
+            # order now; the broadcast will then be dropped as a duplicate.
+            await self.deliver_from_history(subscription, up_to_id=message.pk)
+        elif not created:
+            # This socket already delivered it: acknowledge it again, as asked.
             await self.send_message_frame(message, subscription.room.slug, replay=False)
         elif not message.broadcast_event["sent"]:
             # The layer refused the broadcast, so no acknowledgement is on its way:

@@ -123,11 +123,12 @@ class ResilientClient:
                 self.errors.append(frame)
                 if frame["code"] == "server_error":
                     # Nothing was stored or acknowledged: try the same frame again
-                    # shortly (same client_id, so a late success is not doubled).
+                    # shortly (same client_id, so a late success is not doubled),
+                    # on this connection only: a new one subscribes and resends.
                     asyncio.get_running_loop().call_later(
                         0.2,
-                        lambda ref=frame["ref"]: asyncio.ensure_future(
-                            self._retry(ref)
+                        lambda ref=frame["ref"], connection=self.connections: (
+                            asyncio.ensure_future(self._retry(ref, connection))
                         ),
                     )
 
@@ -147,11 +148,13 @@ class ResilientClient:
             del self.outbox[message["client_id"]]
             self.acknowledged[message["client_id"]] = message["id"]
 
-    async def _retry(self, ref: str | None) -> None:
+    async def _retry(self, ref: str | None, connection: int) -> None:
         socket = self.socket
-        if socket is None:
+        if socket is None or connection != self.connections:
             return  # the next connection subscribes and resends anyway
         if ref == "subscribe":
+            if self.subscribed.is_set():
+                return  # resubscribing with an older `since` would replay again
             frame = {"type": "subscribe", "room": self.room, "since": self.last_id}
             try:
                 await socket.send(json.dumps(frame))
