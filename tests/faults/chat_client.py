@@ -99,6 +99,10 @@ class ResilientClient:
         async for text in socket:
             frame = json.loads(text)
             kind = frame["type"]
+            if kind in ("subscribed", "error", "hello"):
+                self.trace.append(
+                    (self.connections, kind, frame.get("code") or frame.get("last_id"))
+                )
             if kind == "hello":
                 await socket.send(
                     json.dumps(
@@ -115,10 +119,6 @@ class ResilientClient:
                     (self.connections, frame["replay"], frame["message"]["id"])
                 )
                 self._record(frame["message"])
-            if kind in ("subscribed", "error", "hello"):
-                self.trace.append(
-                    (self.connections, kind, frame.get("code") or frame.get("last_id"))
-                )
             elif kind == "error":
                 self.errors.append(frame)
                 if frame["code"] == "server_error":
