@@ -60,24 +60,8 @@ def message_created(*, message, room_slug: str, prev_id: int) -> dict:
     return {**event, "sent": True}
 
 
-def message_edited(*, message, room_slug: str) -> None:
-    frame = {
-        "type": "message.edited",
-        "room": room_slug,
-        "message": protocol.message_object(message, room_slug=room_slug),
-    }
-    _group_send(
-        room_group_name(message.room_id),
-        {
-            "type": "chat.message.changed",
-            "room_id": message.room_id,
-            "frame": protocol.encode(frame),
-        },
-    )
-
-
-def message_deleted(*, room_id: int, room_slug: str, message_id: int) -> None:
-    frame = {"type": "message.deleted", "room": room_slug, "id": message_id}
+def _message_changed(room_id: int, frame: dict) -> None:
+    """An existing message changed: relayed as is to the room's subscribers."""
     _group_send(
         room_group_name(room_id),
         {
@@ -88,20 +72,21 @@ def message_deleted(*, room_id: int, room_slug: str, message_id: int) -> None:
     )
 
 
+def message_edited(*, message, room_slug: str) -> None:
+    message_object = protocol.message_object(message, room_slug=room_slug)
+    frame = {"type": "message.edited", "room": room_slug, "message": message_object}
+    _message_changed(message.room_id, frame)
+
+
 def message_restored(*, message, room_slug: str) -> None:
-    frame = {
-        "type": "message.restored",
-        "room": room_slug,
-        "message": protocol.message_object(message, room_slug=room_slug),
-    }
-    _group_send(
-        room_group_name(message.room_id),
-        {
-            "type": "chat.message.changed",
-            "room_id": message.room_id,
-            "frame": protocol.encode(frame),
-        },
-    )
+    message_object = protocol.message_object(message, room_slug=room_slug)
+    frame = {"type": "message.restored", "room": room_slug, "message": message_object}
+    _message_changed(message.room_id, frame)
+
+
+def message_deleted(*, room_id: int, room_slug: str, message_id: int) -> None:
+    frame = {"type": "message.deleted", "room": room_slug, "id": message_id}
+    _message_changed(room_id, frame)
 
 
 def user_deactivated(*, user_id: int) -> None:

@@ -97,3 +97,39 @@ class ChatServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+async def websocket_for(server: ChatServer, cookie: str):
+    """A real WebSocket client on the server, signed in, its hello already read."""
+    import asyncio
+    import json
+
+    import websockets
+
+    socket = await websockets.connect(
+        server.ws_url,
+        origin="http://127.0.0.1",
+        additional_headers={"Cookie": f"sessionid={cookie}"},
+        max_size=None,
+    )
+    hello = json.loads(await asyncio.wait_for(socket.recv(), 5))
+    assert hello["type"] == "hello", hello
+    return socket
+
+
+async def next_frame(socket, frame_type: str, timeout: float = 5) -> dict:
+    """The next frame of that type, skipping others (presence and the like)."""
+    import asyncio
+    import json
+
+    while True:
+        frame = json.loads(await asyncio.wait_for(socket.recv(), timeout))
+        if frame["type"] == frame_type:
+            return frame
+
+
+async def subscribe_over(socket, room: str) -> dict:
+    import json
+
+    await socket.send(json.dumps({"type": "subscribe", "room": room}))
+    return await next_frame(socket, "subscribed")

@@ -13,6 +13,7 @@ from channels.testing import WebsocketCommunicator
 from chat import services
 from chat.models import Message
 from chatsite.asgi import application
+from tests.layer import group_members
 from tests.sockets import (
     frames_until_pong,
     open_chat,
@@ -360,18 +361,6 @@ async def test_disconnect_leaves_no_group_membership(ana, general):
     await socket.disconnect()
     for group in groups:
         assert await group_members(group) == set()
-
-
-async def group_members(group: str) -> set:
-    """The channels in a group, read from the layer's own storage."""
-    from channels.layers import get_channel_layer
-
-    layer = get_channel_layer()
-    if hasattr(layer, "groups"):  # the in-memory layer
-        return set(layer.groups.get(group, {}))
-    connection = layer.connection(layer.consistent_hash(group))
-    async with connection as redis:
-        return set(await redis.zrange(layer._group_key(group), 0, -1))
 
 
 async def test_sender_is_acknowledged_when_the_layer_refuses_the_broadcast(

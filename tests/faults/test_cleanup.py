@@ -2,7 +2,6 @@
 entry, no open-socket count, no asyncio task; in Redis and in the server process."""
 
 import asyncio
-import json
 import time
 import urllib.request
 
@@ -13,9 +12,9 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from chat import services
-from tests.consumers.test_chat_consumer import group_members
+from tests.layer import group_members
 from tests.rawsocket import RawSocket
-from tests.servers import ChatServer
+from tests.servers import ChatServer, subscribe_over, websocket_for
 from tests.sockets import session_cookie
 
 pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]
@@ -69,13 +68,8 @@ async def eventually(check, timeout: float) -> None:
 
 async def open_client(server, cookie):
     """A subscribed client that keeps the one-second heartbeat going."""
-    socket = await websockets.connect(
-        server.ws_url, origin="http://127.0.0.1",
-        additional_headers={"Cookie": f"sessionid={cookie}"},
-    )  # fmt: skip
-    await socket.send(json.dumps({"type": "subscribe", "room": "general"}))
-    while json.loads(await socket.recv())["type"] != "subscribed":
-        pass
+    socket = await websocket_for(server, cookie)
+    await subscribe_over(socket, "general")
     socket.heartbeat = asyncio.ensure_future(keep_alive(socket))
     return socket
 

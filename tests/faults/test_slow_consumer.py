@@ -37,7 +37,7 @@ def server(redis_url, transactional_db):
 async def test_a_client_that_stops_reading_is_aborted_and_others_get_everything(
     server, ana, bob, carol, general
 ):
-    from tests.consumers.test_chat_consumer import group_members
+    from tests.layer import group_members
 
     await database_sync_to_async(services.room_join)(user=carol, room=general)
     slow = RawSocket(server.port, await session_cookie(carol), receive_buffer=4096)

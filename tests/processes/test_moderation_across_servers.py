@@ -9,7 +9,7 @@ import websockets
 from channels.db import database_sync_to_async
 
 from chat import services
-from tests.servers import ChatServer
+from tests.servers import ChatServer, next_frame, subscribe_over, websocket_for
 from tests.sockets import session_cookie
 
 pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]
@@ -24,21 +24,13 @@ def two_servers(redis_url, transactional_db):
 
 
 async def subscribed_socket(server, user):
-    socket = await websockets.connect(
-        server.ws_url, origin="http://127.0.0.1",
-        additional_headers={"Cookie": f"sessionid={await session_cookie(user)}"},
-    )  # fmt: skip
-    await socket.send(json.dumps({"type": "subscribe", "room": "general"}))
-    while json.loads(await socket.recv())["type"] != "subscribed":
-        pass
+    socket = await websocket_for(server, await session_cookie(user))
+    await subscribe_over(socket, "general")
     return socket
 
 
 async def next_of(socket, frame_type: str) -> dict:
-    while True:
-        frame = json.loads(await asyncio.wait_for(socket.recv(), 1))
-        if frame["type"] == frame_type:
-            return frame
+    return await next_frame(socket, frame_type, timeout=1)
 
 
 async def test_deactivation_closes_sockets_on_every_server_within_a_second(

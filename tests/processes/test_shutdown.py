@@ -20,7 +20,7 @@ def server(redis_url, transactional_db):
 
 
 async def test_sigterm_closes_sockets_with_1012_and_cleans_up(server, ana, general):
-    from tests.consumers.test_chat_consumer import group_members
+    from tests.layer import group_members
 
     cookie = await session_cookie(ana)
     socket = await websockets.connect(

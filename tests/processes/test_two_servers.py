@@ -1,14 +1,13 @@
 """Two Daphne processes sharing Redis: a message sent on one reaches a socket on
 the other."""
 
-import asyncio
 import json
 
 import pytest
 import websockets
 from channels.db import database_sync_to_async
 
-from tests.servers import ChatServer
+from tests.servers import ChatServer, next_frame, subscribe_over, websocket_for
 from tests.sockets import session_cookie
 
 pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]
@@ -25,22 +24,7 @@ def two_servers(redis_url, transactional_db):
 
 
 async def connect(server: ChatServer, user):
-    cookie = await session_cookie(user)
-    socket = await websockets.connect(
-        server.ws_url,
-        origin=ORIGIN,
-        additional_headers={"Cookie": f"sessionid={cookie}"},
-    )
-    hello = json.loads(await asyncio.wait_for(socket.recv(), 5))
-    assert hello["type"] == "hello"
-    return socket
-
-
-async def next_frame(socket, frame_type: str) -> dict:
-    while True:
-        frame = json.loads(await asyncio.wait_for(socket.recv(), 5))
-        if frame["type"] == frame_type:
-            return frame
+    return await websocket_for(server, await session_cookie(user))
 
 
 async def test_message_sent_on_one_server_reaches_a_subscriber_on_the_other(
@@ -49,8 +33,7 @@ async def test_message_sent_on_one_server_reaches_a_subscriber_on_the_other(
     first, second = two_servers
     ana_socket, bob_socket = await connect(first, ana), await connect(second, bob)
     for socket in (ana_socket, bob_socket):
-        await socket.send(json.dumps({"type": "subscribe", "room": "general"}))
-        await next_frame(socket, "subscribed")
+        await subscribe_over(socket, "general")
     await ana_socket.send(
         json.dumps(
             {

@@ -1,23 +1,11 @@
 """The admin writes messages through the services, so its changes are broadcast."""
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 
 from chat.models import Message
+from tests.layer import listen, next_event
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def listen(group: str) -> str:
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(group, channel)
-    return channel
-
-
-def next_event(channel: str) -> dict:
-    return async_to_sync(get_channel_layer().receive)(channel)
 
 
 def test_admin_added_message_is_stored_and_broadcast_once(admin_client, ana, general):

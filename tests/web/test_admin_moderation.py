@@ -2,24 +2,12 @@
 the services (broadcast live, audited)."""
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 
 from chat import services
 from chat.models import Membership, Message, ModerationAction, RoomBan
+from tests.layer import listen, next_event
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def listen(group: str) -> str:
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(group, channel)
-    return channel
-
-
-def next_event(channel: str) -> dict:
-    return async_to_sync(get_channel_layer().receive)(channel)
 
 
 @pytest.fixture

@@ -1,0 +1,26 @@
+"""Helpers that read the real channel layer directly, as a test's eyes on it."""
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+
+def listen(group: str) -> str:
+    """A fresh channel in the group; read it with next_event (synchronous tests)."""
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(group, channel)
+    return channel
+
+
+def next_event(channel: str) -> dict:
+    return async_to_sync(get_channel_layer().receive)(channel)
+
+
+async def group_members(group: str) -> set:
+    """The channels in a group, read from the layer's own storage."""
+    layer = get_channel_layer()
+    if hasattr(layer, "groups"):  # the in-memory layer
+        return set(layer.groups.get(group, {}))
+    connection = layer.connection(layer.consistent_hash(group))
+    async with connection as redis:
+        return set(await redis.zrange(layer._group_key(group), 0, -1))
