@@ -1,6 +1,7 @@
 """Two Daphne processes sharing Redis: a message sent on one reaches a socket on
 the other."""
 
+import asyncio
 import json
 
 import pytest
@@ -11,8 +12,6 @@ from tests.servers import ChatServer, next_frame, subscribe_over, websocket_for
 from tests.sockets import session_cookie
 
 pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]
-
-ORIGIN = "http://127.0.0.1"
 
 
 @pytest.fixture
@@ -78,3 +77,29 @@ async def test_real_daphne_refuses_a_foreign_origin_with_403(two_servers, ana):
             additional_headers={"Cookie": f"sessionid={cookie}"},
         )
     assert refused.value.response.status_code == 403
+
+
+async def test_rest_notify_on_one_server_reaches_the_users_sockets_on_both(
+    two_servers, bob, make_user
+):
+    import urllib.request
+
+    from rest_framework.authtoken.models import Token
+
+    staff = await database_sync_to_async(make_user)("boss", is_staff=True)
+    token = await database_sync_to_async(lambda: Token.objects.create(user=staff).key)()
+    sockets = [await connect(server, bob) for server in two_servers]
+    request = urllib.request.Request(
+        f"{two_servers[0].http_url}/api/v1/users/{bob.pk}/notify/",
+        data=json.dumps({"data": {"text": "maintenance at noon"}}).encode(),
+        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    response = await asyncio.to_thread(urllib.request.urlopen, request, timeout=5)
+    assert response.status == 202
+    for socket in sockets:
+        assert await next_frame(socket, "notify") == {
+            "type": "notify",
+            "data": {"text": "maintenance at noon"},
+        }
+        await socket.close()
