@@ -70,6 +70,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             or not self.user.is_authenticated
             or not self.user.is_active
         ):
+            self.user = None  # an inactive account is not this socket's user
             await self.accept()
             await self.send_error("unauthenticated", "Sign in first.", None)
             await self.close_with(CLOSE_UNAUTHENTICATED)

@@ -395,3 +395,16 @@ async def test_sender_is_acknowledged_when_the_layer_refuses_the_broadcast(
     assert await frames_until_pong(ana_socket) == []
     await ana_socket.disconnect()
     await bob_socket.disconnect()
+
+
+async def test_refused_sockets_leave_the_open_socket_count_alone(make_user):
+    from chat import metrics
+
+    before = metrics.open_sockets.value
+    dormant = await database_sync_to_async(make_user)("sleeper", is_active=False)
+    for user in (None, dormant):
+        socket = await open_socket(user)
+        assert (await receive(socket))["code"] == "unauthenticated"
+        await socket.receive_output(timeout=1)
+        await socket.disconnect()
+    assert metrics.open_sockets.value == before
