@@ -1,0 +1,1 @@
+"""Reference servers the benchmark compares the chat server against."""
