@@ -185,6 +185,7 @@ async def test_frame_over_64_kib_closes_with_1009(bob):
         "type": "websocket.close",
         "code": 1009,
     }
+    await socket.disconnect()  # the server's close, answered: the consumer ends
 
 
 async def test_frame_of_64_kib_is_still_answered(bob):
@@ -209,6 +210,7 @@ async def test_more_than_the_flood_limit_of_errors_closes_with_4429(bob, setting
         "type": "websocket.close",
         "code": 4429,
     }
+    await socket.disconnect()
 
 
 async def test_silent_client_is_closed_with_4408_after_three_heartbeats(bob, settings):
@@ -219,6 +221,7 @@ async def test_silent_client_is_closed_with_4408_after_three_heartbeats(bob, set
         "type": "websocket.close",
         "code": 4408,
     }
+    await socket.disconnect()
 
 
 async def test_a_frame_resets_the_silence_clock(bob, settings):

@@ -50,6 +50,7 @@ async def test_anonymous_socket_gets_unauthenticated_and_close_4401():
         "type": "websocket.close",
         "code": 4401,
     }
+    await socket.disconnect()  # the server's close, answered: the consumer ends
 
 
 async def test_inactive_account_is_unauthenticated(make_user):
@@ -61,6 +62,7 @@ async def test_inactive_account_is_unauthenticated(make_user):
     error = await receive(socket)
     assert error["code"] == "unauthenticated"
     assert (await socket.receive_output(timeout=1))["code"] == 4401
+    await socket.disconnect()
 
 
 @pytest.mark.parametrize("origin", ["http://evil.example", None])

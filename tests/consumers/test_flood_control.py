@@ -98,6 +98,7 @@ async def test_repeated_flooding_closes_with_4429(bob, general, settings):
             codes.append(frame["code"])
     assert output["code"] == 4429
     assert codes == ["rate_limited"] * 4
+    await socket.disconnect()
 
 
 async def test_staff_are_not_rate_limited(make_user, general, settings):
@@ -133,6 +134,7 @@ async def test_connections_per_user_are_limited(bob, settings):
     error = await receive(third)
     assert (error["type"], error["code"]) == ("error", "too_many_connections")
     assert (await third.receive_output(timeout=2))["code"] == 4429
+    await third.disconnect()
     await first.disconnect()
     fourth = await open_socket(bob)
     assert (await receive(fourth))["type"] == "hello"
@@ -148,9 +150,12 @@ async def test_deactivation_closes_the_users_sockets_with_4403(bob, make_user):
         error = await receive(socket)
         assert (error["code"], error["ref"]) == ("account_disabled", None)
         assert (await socket.receive_output(timeout=2))["code"] == 4403
+        await socket.disconnect()
     # And the session no longer opens a socket.
     again = await open_socket(bob)
     assert (await receive(again))["code"] == "unauthenticated"
+    await again.receive_output(timeout=1)
+    await again.disconnect()
 
 
 async def test_muted_member_gets_muted_on_the_socket_until_unmuted(ana, bob, general):
