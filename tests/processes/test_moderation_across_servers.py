@@ -9,18 +9,10 @@ import websockets
 from channels.db import database_sync_to_async
 
 from chat import services
-from tests.servers import ChatServer, next_frame, subscribe_over, websocket_for
+from tests.servers import next_frame, subscribe_over, websocket_for
 from tests.sockets import session_cookie
 
 pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def two_servers(redis_url, transactional_db):
-    servers = [ChatServer().start(), ChatServer().start()]
-    yield servers
-    for server in servers:
-        server.stop()
 
 
 async def subscribed_socket(server, user):

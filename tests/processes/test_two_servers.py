@@ -14,14 +14,6 @@ from tests.sockets import session_cookie
 pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def two_servers(redis_url, transactional_db):
-    servers = [ChatServer().start(), ChatServer().start()]
-    yield servers
-    for server in servers:
-        server.stop()
-
-
 async def connect(server: ChatServer, user):
     return await websocket_for(server, await session_cookie(user))
 
