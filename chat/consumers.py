@@ -14,6 +14,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -54,6 +55,18 @@ class Subscription:
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
+    async def dispatch(self, message):
+        # Channels (4.2+) runs `close_old_connections` through the thread pool before
+        # every handler: a thread hop per delivered event, serialised on the one
+        # thread that also stores messages. It was a third of the server's time in
+        # the fan-out benchmark (docs/benchmarks.md). All our database work goes
+        # through `database_sync_to_async`, which closes stale connections around
+        # each call itself, so events are dispatched straight to their handler.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     # ---- connection hooks -------------------------------------------------------
 
     async def connect(self):
