@@ -174,7 +174,10 @@ class PresenceRegistry:
     async def online(self, room_id: int) -> list[dict]:
         """The online members of a room as user objects, ordered by username."""
         user_ids = await self._user_ids(room_id)
-        return await database_sync_to_async(_user_objects)(user_ids)
+        found, missing = _cached_user_objects(user_ids)
+        if missing:
+            found += await database_sync_to_async(_user_objects)(missing)
+        return sorted(found, key=_by_username)
 
     async def frame(self, room_id: int, room_slug: str) -> dict:
         return {
@@ -271,11 +274,43 @@ class PresenceRegistry:
                 self.schedule_broadcast(room_id)
 
 
-def _user_objects(user_ids: set[int]) -> list[dict]:
+# User objects of people online, kept per process for a minute: every subscribe to
+# a room of hundreds would otherwise read hundreds of users from the database (in a
+# subscribe storm that was half the server's time). A renamed user shows under the
+# old name in presence lists for at most this long.
+USER_CACHE_SECONDS = 60.0
+USER_CACHE_MAX = 100_000
+_user_cache: dict[int, tuple[float, dict]] = {}
+
+
+def _by_username(user_object: dict) -> str:
+    return user_object["username"]
+
+
+def _cached_user_objects(user_ids: set[int]) -> tuple[list[dict], list[int]]:
+    now = time.monotonic()
+    found, missing = [], []
+    for user_id in user_ids:
+        hit = _user_cache.get(user_id)
+        if hit is not None and hit[0] > now:
+            found.append(hit[1])
+        else:
+            missing.append(user_id)
+    return found, missing
+
+
+def _user_objects(user_ids) -> list[dict]:
+    """Read users from the database (and remember them), ordered by username."""
     if not user_ids:
         return []
+    if len(_user_cache) > USER_CACHE_MAX:
+        _user_cache.clear()
+    expires = time.monotonic() + USER_CACHE_SECONDS
     users = get_user_model().objects.filter(pk__in=user_ids).order_by("username")
-    return [protocol.user_object(user) for user in users.only("id", "username")]
+    objects = [protocol.user_object(user) for user in users.only("id", "username")]
+    for user_object in objects:
+        _user_cache[user_object["id"]] = (expires, user_object)
+    return objects
 
 
 registry = PresenceRegistry()
