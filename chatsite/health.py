@@ -27,13 +27,29 @@ def _database_ok() -> None:
     connection.close()
 
 
+# One probe channel per event loop, reused: the pub/sub layer subscribes a channel
+# in Redis until a receive on it is cancelled, so a fresh channel per check would
+# leave one subscription (and one queue) behind for every /readyz call.
+_probe_channels: dict = {}
+
+
 async def _layer_round_trip() -> float:
-    """Send a message to a fresh channel through the layer and read it back."""
+    """Send a message to this process's probe channel through the layer and read it
+    back (a reply to an earlier, timed-out probe is skipped by its nonce)."""
     layer = get_channel_layer()
-    channel = await layer.new_channel()
+    loop = asyncio.get_running_loop()
+    channel = _probe_channels.get(loop)
+    if channel is None:
+        channel = _probe_channels[loop] = await layer.new_channel()
+    nonce = uuid.uuid4().hex
     started = time.perf_counter()
-    await layer.send(channel, {"type": "ready.probe", "nonce": uuid.uuid4().hex})
-    await asyncio.wait_for(layer.receive(channel), timeout=2)
+    await layer.send(channel, {"type": "ready.probe", "nonce": nonce})
+
+    async def read_own_reply():
+        while (await layer.receive(channel)).get("nonce") != nonce:
+            pass
+
+    await asyncio.wait_for(read_own_reply(), timeout=2)
     return time.perf_counter() - started
 
 

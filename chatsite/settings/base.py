@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -143,7 +144,28 @@ REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 1000)
 # Every process that must see the same groups uses the same prefix; tests set their
 # own so that they never meet a running server's groups.
 CHANNEL_LAYER_PREFIX = os.environ.get("CHANNEL_LAYER_PREFIX", "chat")
-if REDIS_URL:
+# Which channels-redis layer carries broadcasts between processes: "core" (lists
+# and sorted sets in Redis, one Redis message per recipient socket) or "pubsub"
+# (one PUBLISH per broadcast; each process fans out to its own sockets in memory).
+CHAT_CHANNEL_LAYER = os.environ.get("CHAT_CHANNEL_LAYER", "pubsub")
+if CHAT_CHANNEL_LAYER not in {"pubsub", "core"}:
+    raise ImproperlyConfigured("CHAT_CHANNEL_LAYER must be 'pubsub' or 'core'")
+REDIS_LAYER_HOSTS = [
+    {
+        "address": REDIS_URL,
+        "max_connections": REDIS_MAX_CONNECTIONS,
+        "socket_timeout": 15,
+        "socket_connect_timeout": 5,
+    }
+]
+if REDIS_URL and CHAT_CHANNEL_LAYER == "pubsub":
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": REDIS_LAYER_HOSTS, "prefix": CHANNEL_LAYER_PREFIX},
+        }
+    }
+elif REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -157,14 +179,7 @@ if REDIS_URL:
                 # the 5 s BZPOPMIN channels-redis blocks on while a socket is idle:
                 # the two race and the loser kills the consumer (redis-py#4091,
                 # channels_redis#422). Reads get well past the blocking time.
-                "hosts": [
-                    {
-                        "address": REDIS_URL,
-                        "max_connections": REDIS_MAX_CONNECTIONS,
-                        "socket_timeout": 15,
-                        "socket_connect_timeout": 5,
-                    }
-                ],
+                "hosts": REDIS_LAYER_HOSTS,
                 "prefix": CHANNEL_LAYER_PREFIX,
                 # Messages waiting for one socket before the layer drops new ones.
                 # A socket that falls this far behind recovers through `since`.

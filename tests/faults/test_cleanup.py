@@ -6,13 +6,11 @@ import time
 import urllib.request
 
 import pytest
-import redis.asyncio
 import websockets
 from channels.db import database_sync_to_async
-from django.conf import settings
 
 from chat import services
-from tests.layer import group_members
+from tests.layer import group_subscribers, presence_entries
 from tests.rawsocket import RawSocket
 from tests.servers import ChatServer, subscribe_over, websocket_for
 from tests.sockets import session_cookie
@@ -32,30 +30,6 @@ def server_metrics(server: ChatServer) -> dict[str, float]:
         for line in text.splitlines()
         if line and not line.startswith("#")
     }
-
-
-async def live_group_members(group: str) -> set:
-    """Group entries channels-redis still delivers to: it prunes entries older than
-    its group_expiry lazily, at the next group_send, so older ones do not count."""
-    from channels.layers import get_channel_layer
-
-    layer = get_channel_layer()
-    expiry = int(FAST_EXPIRY["CHANNEL_LAYER_GROUP_EXPIRY"])
-    async with layer.connection(layer.consistent_hash(group)) as connection:
-        return set(
-            await connection.zrangebyscore(
-                layer._group_key(group), time.time() - expiry, "+inf"
-            )
-        )
-
-
-async def presence_entries(room_id: int) -> int:
-    client = redis.asyncio.Redis.from_url(settings.REDIS_URL)
-    try:
-        key = f"{settings.CHANNEL_LAYER_PREFIX}:presence:{room_id}"
-        return await client.zcard(key)
-    finally:
-        await client.aclose()
 
 
 async def eventually(check, timeout: float) -> None:
@@ -113,9 +87,11 @@ async def test_clean_closes_drops_and_a_killed_process_leave_nothing_behind(
         droppers.append(raw)
     on_doomed = [await open_client(doomed, c) for _, c in users[3 * PER_KIND :]]
     assert len(on_doomed) == PER_KIND
-    await eventually(
-        lambda: _has(general.group_name, 4 * PER_KIND), timeout=20
-    )  # every subscribe handled
+
+    async def all_subscribed():
+        return await presence_entries(general.pk) == 4 * PER_KIND
+
+    await eventually(all_subscribed, timeout=20)
 
     for socket in closers:
         await socket.close()  # clean close frame
@@ -124,16 +100,18 @@ async def test_clean_closes_drops_and_a_killed_process_leave_nothing_behind(
     doomed.stop(kill=True)  # SIGKILL: the process cleans up nothing
 
     async def only_stayers_remain():
-        members = await live_group_members(general.group_name)
+        # The room's group: only the survivor process still subscribes (the killed
+        # process's subscriptions ended with its Redis connection); presence: only
+        # the stayers' sockets, on either server.
+        subscribers = await group_subscribers(general.group_name)
         entries = await presence_entries(general.pk)
-        print("group", len(members), "presence", entries, server_metrics(survivor))
-        return len(members) == PER_KIND and entries == PER_KIND
+        return subscribers == 1 and entries == PER_KIND
 
     await eventually(only_stayers_remain, timeout=30)
 
     async def no_user_group_left():
         for user, _ in users[PER_KIND:]:
-            if await live_group_members(f"user.{user.pk}"):
+            if await group_subscribers(f"user.{user.pk}"):
                 return False
         return True
 
@@ -148,7 +126,3 @@ async def test_clean_closes_drops_and_a_killed_process_leave_nothing_behind(
         return server_metrics(survivor)["chat_open_sockets"] == 0
 
     await eventually(none_open, timeout=10)
-
-
-async def _has(group: str, count: int) -> bool:
-    return len(await group_members(group)) == count

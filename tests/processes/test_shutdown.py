@@ -20,7 +20,7 @@ def server(redis_url, transactional_db):
 
 
 async def test_sigterm_closes_sockets_with_1012_and_cleans_up(server, ana, general):
-    from tests.layer import group_members
+    from tests.layer import group_subscribers
 
     cookie = await session_cookie(ana)
     socket = await websockets.connect(
@@ -32,12 +32,12 @@ async def test_sigterm_closes_sockets_with_1012_and_cleans_up(server, ana, gener
     await socket.send(json.dumps({"type": "subscribe", "room": "general"}))
     while json.loads(await asyncio.wait_for(socket.recv(), 5))["type"] != "presence":
         pass
-    assert len(await group_members(general.group_name)) == 1
+    assert await group_subscribers(general.group_name) == 1
     server.process.terminate()
     with pytest.raises(websockets.ConnectionClosed) as closed:
         while True:
             await asyncio.wait_for(socket.recv(), 10)
     assert closed.value.rcvd.code == 1012
     assert server.process.wait(timeout=10) is not None
-    assert await group_members(general.group_name) == set()
-    assert await group_members(f"user.{ana.pk}") == set()
+    assert await group_subscribers(general.group_name) == 0
+    assert await group_subscribers(f"user.{ana.pk}") == 0

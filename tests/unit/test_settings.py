@@ -53,6 +53,15 @@ def test_urls_select_postgresql_and_channels_redis():
         ).stdout
     )
     assert (engine, name) == ("django.db.backends.postgresql", "chat")
+    assert layer == "channels_redis.pubsub.RedisPubSubChannelLayer"
+
+
+def test_the_core_redis_layer_can_be_chosen():
+    _, _, layer, _, _ = json.loads(
+        settings_with(
+            {"REDIS_URL": "redis://r:6379/0", "CHAT_CHANNEL_LAYER": "core"}
+        ).stdout
+    )
     assert layer == "channels_redis.core.RedisChannelLayer"
 
 
