@@ -1,242 +1,341 @@
-"""Load generator for scenario S1 (fan-out): one process, asyncio, `websockets`.
+"""One load-generator worker process: holds a share of the clients, obeys bench/run.py.
 
-Started by `bench/run.py` with a JSON config file; prints one JSON object per line:
-`connected` once, then one `phase` per rate. All clients sit in one room; one sender
-(client 0) sends at a fixed rate for a fixed time; every client, the sender included,
-records the latency of each message it receives (receive time minus the send time
-written in the body; sender and receivers share this process and its clock).
-A target stops at its first unclean rate (loss > 0, p99 >= 250 ms, or the sender
-could not keep the rate).
+Started by `bench/run.py` with a JSON config (its clients: cookie, room, path). It
+connects them (for `ours`: read `hello`, `subscribe`, wait for `subscribed`), prints
+`{"event": "connected", ...}` and then obeys one JSON command per line on stdin:
+
+- `phase`: from the wall-clock moment `start_at`, the listed local senders send at
+  their rates for `seconds`; every client counts the benchmark messages of that phase
+  it receives and the latency of each (receive time minus the send time written in
+  the body; all workers run on one machine, so they share the wall clock). Answers
+  with counts and a latency histogram once `expected` messages arrived or the
+  straggler time after the send phase ran out.
+- `drop`: aborts the TCP connection of every client that is not a sender (a lost
+  network: no close frame).
+- `reconnect`: reconnects the dropped clients all at once, `ours` with `since` = the
+  last message id each one had; answers when every one is subscribed again and has
+  received `expected_per_client` messages of the given tag.
+- `quit`.
+
+Clients are `bench/wsclient.py` protocols: the worker's own CPU use is reported with
+every answer so a run can show the load generator was not the bottleneck.
 """
 
 import argparse
 import asyncio
 import json
-import math
+import sys
 import time
 
-from websockets.asyncio.client import connect
+from wsclient import connect
 
-MARK = "BENCH|"
-CLEAN_P99_MS = 250.0
-STRAGGLER_SECONDS = 3.0
-PAUSE_SECONDS = 1.0
+MARK = b"BENCH|"
+MESSAGE_ID = b'"message":{"id":'
+HISTOGRAM_RESOLUTION = 10_000  # buckets of 0.1 ms
 
 
 class Phase:
-    """What all clients received for one rate."""
+    __slots__ = ("received", "latencies", "per_client")
 
-    def __init__(self, tag: str):
-        self.tag = tag
+    def __init__(self):
         self.received = 0
         self.latencies: list[float] = []
-        self.last_receive = 0.0
+        self.per_client: dict[int, int] = {}
 
 
-class State:
-    def __init__(self):
-        self.phases: dict[str, Phase] = {}
+class Worker:
+    def __init__(self, config: dict):
+        self.config = config
+        self.ours = config["target"] == "ours"
+        self.phases: dict[bytes, Phase] = {}
+        self.clients: list = [None] * len(config["clients"])
         self.errors = 0
         self.error_sample = ""
-        self.closed = 0
+        self.unexpected_closes = 0
+        self.dropping = False
+
+    # ---- receiving: the hot path -----------------------------------------------------
+
+    def on_text(self, client, payload: bytes, arrived_at: float) -> None:
+        start = payload.find(MARK)
+        if start >= 0:
+            tag, _seq, sent = payload[start + 6 : payload.find(b"|E", start)].split(
+                b"|"
+            )
+            phase = self.phases.get(tag)
+            if phase is not None:
+                phase.received += 1
+                phase.latencies.append(arrived_at - float(sent))
+                index = client.user_data["index"]
+                phase.per_client[index] = phase.per_client.get(index, 0) + 1
+            if self.ours:
+                at = payload.find(MESSAGE_ID)
+                if at >= 0:
+                    at += len(MESSAGE_ID)
+                    message_id = int(payload[at : payload.find(b",", at)])
+                    if message_id > client.user_data["last_id"]:
+                        client.user_data["last_id"] = message_id
+            return
+        waiter = client.user_data.get("waiter")
+        if waiter is not None and not waiter[1].done():
+            if waiter[0] in payload:
+                waiter[1].set_result(payload)
+                return
+            if b'"type":"error"' in payload:
+                waiter[1].set_exception(RuntimeError(payload[:300].decode()))
+                return
+        if b'"type":"error"' in payload:
+            self.errors += 1
+            self.error_sample = self.error_sample or payload[:200].decode()
+
+    def on_close(self, client) -> None:
+        if not client.user_data.get("dropped"):
+            self.unexpected_closes += 1
+
+    # ---- connecting ------------------------------------------------------------------
+
+    async def wait_for(self, client, marker: bytes, timeout: float = 30) -> bytes:
+        future = asyncio.get_running_loop().create_future()
+        client.user_data["waiter"] = (marker, future)
+        try:
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            client.user_data["waiter"] = None
+
+    async def open_client(self, index: int, since: int | None = None):
+        spec = self.config["clients"][index]
+        headers = {"Origin": "http://127.0.0.1"}
+        if spec.get("cookie"):
+            headers["Cookie"] = f"sessionid={spec['cookie']}"
+        loop = asyncio.get_running_loop()
+        waiter_ready = loop.create_future()
+        # The hello frame can arrive in the same read as the handshake answer: the
+        # waiter is installed before connecting, through a client factory hook.
+        client = await connect(
+            self.config["host"],
+            self.config["port"],
+            spec["path"],
+            headers,
+            self._hello_catcher(waiter_ready),
+            self.on_close,
+        )
+        client.user_data.update(index=index, last_id=since or 0, dropped=False)
+        if self.ours:
+            await asyncio.wait_for(waiter_ready, 30)
+            client.on_text = self.on_text
+            frame = {"type": "subscribe", "room": spec["room"]}
+            if since is not None:
+                frame["since"] = since
+            waiting = asyncio.ensure_future(
+                self.wait_for(client, b'"type":"subscribed"')
+            )
+            await asyncio.sleep(0)  # the waiter is installed before the answer
+            client.send_text(json.dumps(frame))
+            await waiting
+        else:
+            client.on_text = self.on_text
+        self.clients[index] = client
+        return client
+
+    def _hello_catcher(self, ready: asyncio.Future):
+        def first_frame(client, payload, arrived_at):
+            if not ready.done():
+                if b'"type":"hello"' in payload:
+                    ready.set_result(payload)
+                else:
+                    ready.set_exception(RuntimeError(payload[:300].decode()))
+
+        return first_frame
+
+    async def open_all(self, indexes: list[int], since: dict | None = None) -> int:
+        """Open the given clients, at most `connect_concurrency` at a time; returns
+        how many failed."""
+        limit = asyncio.Semaphore(self.config.get("connect_concurrency", 50))
+        failed = 0
+
+        async def one(index):
+            nonlocal failed
+            async with limit:
+                try:
+                    await self.open_client(
+                        index, None if since is None else since[index]
+                    )
+                except Exception as error:
+                    failed += 1
+                    self.error_sample = self.error_sample or repr(error)[:200]
+
+        await asyncio.gather(*(one(i) for i in indexes))
+        return failed
+
+    # ---- commands --------------------------------------------------------------------
+
+    async def run_phase(self, command: dict) -> dict:
+        tag = command["tag"].encode()
+        phase = Phase()
+        self.phases[tag] = phase
+        loop = asyncio.get_running_loop()
+        cpu_start, wall_start = time.process_time(), time.time()
+        errors_before = self.errors
+        start_at = loop.time() + (command["start_at"] - time.time())
+        seconds = command["seconds"]
+        senders = [
+            asyncio.ensure_future(
+                self.send_messages(
+                    self.clients[i], command["tag"], rate, seconds, start_at
+                )
+            )
+            for i, rate in command["senders"]
+            if self.clients[i] is not None
+        ]
+        sent, behind = 0, False
+        if senders:
+            for count, took in await asyncio.gather(*senders):
+                sent += count
+                behind = behind or took > seconds * 1.1
+        deadline = max(loop.time(), start_at + seconds) + command["straggler"]
+        while phase.received < command["expected"] and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        del self.phases[tag]  # late arrivals no longer count
+        histogram: dict[int, int] = {}
+        for latency in phase.latencies:
+            bucket = int(latency * HISTOGRAM_RESOLUTION)
+            histogram[bucket] = histogram.get(bucket, 0) + 1
+        return {
+            "event": "phase",
+            "tag": command["tag"],
+            "received": phase.received,
+            "histogram": histogram,
+            "sent": sent,
+            "sender_behind": behind,
+            "errors": self.errors - errors_before,
+            "error_sample": self.error_sample,
+            "unexpected_closes": self.unexpected_closes,
+            "cpu_seconds": time.process_time() - cpu_start,
+            "wall_seconds": time.time() - wall_start,
+        }
+
+    async def send_messages(
+        self, client, tag: str, rate: float, seconds: float, start_at: float
+    ) -> tuple[int, float]:
+        loop = asyncio.get_running_loop()
+        count = max(1, int(rate * seconds))
+        room = self.config["clients"][client.user_data["index"]]["room"]
+        prefix = f"{client.user_data['index']}-{tag}"
+        for seq in range(count):
+            delay = start_at + seq / rate - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            body = f"BENCH|{tag}|{seq}|{time.time():.6f}|E"
+            if self.ours:
+                frame = {
+                    "type": "message.send",
+                    "room": room,
+                    "body": body,
+                    "client_id": f"{prefix}-{seq}",
+                }
+            else:
+                frame = {"message": body}
+            client.send_text(json.dumps(frame))
+        return count, loop.time() - start_at
+
+    def drop(self, keep: set[int]) -> list[int]:
+        dropped = []
+        for index, client in enumerate(self.clients):
+            if client is not None and index not in keep:
+                client.user_data["dropped"] = True
+                client.abort()
+                dropped.append(index)
+        return dropped
+
+    async def reconnect(self, command: dict, dropped: list[int]) -> dict:
+        tag = command["tag"].encode()
+        phase = Phase()
+        self.phases[tag] = phase
+        since = {i: self.clients[i].user_data["last_id"] for i in dropped}
+        cpu_start, started = time.process_time(), time.monotonic()
+        failed = await self.open_all(dropped, since if self.ours else None)
+        subscribed = time.monotonic() - started
+        wanted = command["expected_per_client"]
+        deadline = started + command["timeout"]
+        while time.monotonic() < deadline:
+            if all(phase.per_client.get(i, 0) >= wanted for i in dropped):
+                break
+            await asyncio.sleep(0.01)
+        complete = time.monotonic() - started
+        del self.phases[tag]
+        return {
+            "event": "reconnected",
+            "clients": len(dropped),
+            "failed": failed,
+            "seconds_subscribed": subscribed,
+            "seconds_complete": complete,
+            "complete_clients": sum(
+                1 for i in dropped if phase.per_client.get(i, 0) >= wanted
+            ),
+            "received": phase.received,
+            "max_per_client": max(phase.per_client.values(), default=0),
+            "cpu_seconds": time.process_time() - cpu_start,
+            "error_sample": self.error_sample,
+        }
+
+    async def keep_alive(self) -> None:
+        """`ours` closes sockets silent for three heartbeats: ping every 20 s."""
+        while self.ours:
+            await asyncio.sleep(20)
+            for client in self.clients:
+                if client is not None and not client.closed:
+                    client.send_text('{"type":"ping"}')
+
+    async def main(self) -> None:
+        started = time.monotonic()
+        failed = await asyncio.wait_for(
+            self.open_all(list(range(len(self.clients)))),
+            self.config.get("connect_timeout", 300),
+        )
+        emit(
+            {
+                "event": "connected",
+                "clients": len(self.clients) - failed,
+                "failed": failed,
+                "seconds": time.monotonic() - started,
+                "cpu_seconds": time.process_time(),
+                "error_sample": self.error_sample,
+            }
+        )
+        pinger = asyncio.ensure_future(self.keep_alive())
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader()
+        await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), sys.stdin
+        )
+        dropped: list[int] = []
+        while True:
+            line = await reader.readline()
+            if not line:
+                break
+            command = json.loads(line)
+            if command["cmd"] == "phase":
+                emit(await self.run_phase(command))
+            elif command["cmd"] == "drop":
+                dropped = self.drop(set(command.get("keep", [])))
+                emit({"event": "dropped", "clients": len(dropped)})
+            elif command["cmd"] == "reconnect":
+                emit(await self.reconnect(command, dropped))
+            elif command["cmd"] == "quit":
+                break
+        pinger.cancel()
+        for client in self.clients:
+            if client is not None:
+                client.close()
+        await asyncio.sleep(0.2)
+        for client in self.clients:
+            if client is not None:
+                client.abort()
 
 
 def emit(event: dict) -> None:
-    print(json.dumps(event), flush=True)
-
-
-def percentile(ordered: list[float], p: float) -> float | None:
-    if not ordered:
-        return None
-    return ordered[max(0, math.ceil(p * len(ordered)) - 1)]
-
-
-async def reader(socket, state: State) -> None:
-    """Count benchmark messages; parse only the marker, never the whole JSON."""
-    phases = state.phases
-    try:
-        async for text in socket:
-            now = time.time()
-            i = text.find(MARK)
-            if i < 0:
-                if '"error"' in text:
-                    state.errors += 1
-                    state.error_sample = state.error_sample or text[:200]
-                continue
-            tag, _seq, sent = text[i + 6 : text.find("|E", i)].split("|")
-            phase = phases.get(tag)
-            if phase is not None:
-                phase.received += 1
-                phase.latencies.append(now - float(sent))
-                phase.last_receive = now
-    except Exception:
-        pass
-    state.closed += 1
-
-
-async def open_client(config: dict, index: int, limit: asyncio.Semaphore):
-    """Connect one client; for `ours` read hello, subscribe, wait for subscribed."""
-    async with limit:
-        headers = {}
-        if config["target"] == "ours":
-            headers["Cookie"] = f"sessionid={config['cookies'][index]}"
-        socket = await connect(
-            config["url"],
-            origin="http://127.0.0.1",
-            additional_headers=headers,
-            compression=None,
-            ping_interval=None,
-            max_size=2**20,
-            open_timeout=15,
-            close_timeout=2,
-        )
-        if config["target"] == "ours":
-            hello = json.loads(await asyncio.wait_for(socket.recv(), 15))
-            if hello.get("type") != "hello":
-                raise RuntimeError(f"expected hello, got {hello}")
-            frame = {"type": "subscribe", "room": config["room"]}
-            await socket.send(json.dumps(frame))
-            deadline = time.monotonic() + 15
-            while True:
-                left = deadline - time.monotonic()
-                frame = json.loads(await asyncio.wait_for(socket.recv(), left))
-                if frame.get("type") == "subscribed":
-                    break
-                if frame.get("type") == "error":
-                    raise RuntimeError(f"subscribe refused: {frame}")
-        return socket
-
-
-async def heartbeat(config: dict, sockets: list, stop: asyncio.Event) -> None:
-    """`ours` closes sockets silent for three heartbeats: send a ping every 20 s."""
-    if config["target"] != "ours":
-        return
-    while not stop.is_set():
-        try:
-            await asyncio.wait_for(stop.wait(), 20)
-        except TimeoutError:
-            for socket in sockets:
-                try:
-                    await socket.send('{"type":"ping"}')
-                except Exception:
-                    pass
-
-
-async def send_phase(config: dict, socket, tag: str, rate: float, seconds: float):
-    """Send rate*seconds messages on a fixed schedule; returns (sent, duration)."""
-    loop = asyncio.get_running_loop()
-    count = int(rate * seconds)
-    ours = config["target"] == "ours"
-    room = config["room"]
-    start = loop.time()
-    for seq in range(count):
-        delay = start + seq / rate - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        body = f"{MARK}{tag}|{seq}|{time.time():.6f}|E"
-        if ours:
-            frame = {
-                "type": "message.send",
-                "room": room,
-                "body": body,
-                "client_id": f"{tag}-{seq}",
-            }
-        else:
-            frame = {"message": body}
-        await socket.send(json.dumps(frame))
-    return count, loop.time() - start
-
-
-async def run_phase(config: dict, sender, state: State, rate: float) -> dict:
-    seconds = config["seconds"]
-    clients = config["clients"]
-    tag = f"{config['run_id']}r{rate:g}"
-    phase = Phase(tag)
-    state.phases[tag] = phase
-    errors_before = state.errors
-    cpu_start = time.process_time()
-    wall_start = time.time()
-    sent, send_seconds = await asyncio.wait_for(
-        send_phase(config, sender, tag, rate, seconds), seconds * 3 + 10
-    )
-    expected = sent * clients
-    deadline = time.monotonic() + STRAGGLER_SECONDS
-    while phase.received < expected and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    wall = time.time() - wall_start
-    cpu = time.process_time() - cpu_start
-    del state.phases[tag]  # late arrivals are no longer counted
-    ordered = sorted(phase.latencies)
-    p50 = percentile(ordered, 0.50)
-    p99 = percentile(ordered, 0.99)
-    span = (phase.last_receive - wall_start) if phase.received else 0.0
-    loss = 1 - phase.received / expected if expected else 1.0
-    sender_behind = send_seconds > seconds * 1.1
-    clean = (
-        phase.received == expected
-        and p99 is not None
-        and p99 * 1000 < CLEAN_P99_MS
-        and not sender_behind
-        and state.closed == 0
-    )
-    return {
-        "event": "phase",
-        "rate": rate,
-        "sent": sent,
-        "send_seconds": round(send_seconds, 3),
-        "expected": expected,
-        "received": phase.received,
-        "loss_pct": round(100 * loss, 3),
-        "p50_ms": None if p50 is None else round(p50 * 1000, 1),
-        "p99_ms": None if p99 is None else round(p99 * 1000, 1),
-        "max_ms": None if not ordered else round(ordered[-1] * 1000, 1),
-        "deliveries_per_s": round(phase.received / span, 1) if span > 0 else 0.0,
-        "loadgen_cpu_pct": round(100 * cpu / wall, 1),
-        "errors": state.errors - errors_before,
-        "error_sample": state.error_sample,
-        "closed_sockets": state.closed,
-        "sender_behind": sender_behind,
-        "clean": clean,
-    }
-
-
-async def main_async(config: dict) -> None:
-    state = State()
-    limit = asyncio.Semaphore(config.get("connect_concurrency", 20))
-    started = time.monotonic()
-    sockets = await asyncio.wait_for(
-        asyncio.gather(
-            *(open_client(config, i, limit) for i in range(config["clients"]))
-        ),
-        config.get("connect_timeout", 120),
-    )
-    emit(
-        {
-            "event": "connected",
-            "clients": len(sockets),
-            "seconds": round(time.monotonic() - started, 2),
-        }
-    )
-    readers = [asyncio.create_task(reader(s, state)) for s in sockets]
-    stop = asyncio.Event()
-    pinger = asyncio.create_task(heartbeat(config, sockets, stop))
-    try:
-        await asyncio.sleep(PAUSE_SECONDS)  # let presence frames and the like settle
-        for rate in config["rates"]:
-            result = await run_phase(config, sockets[0], state, rate)
-            emit(result)
-            if not result["clean"]:
-                break
-            await asyncio.sleep(PAUSE_SECONDS)
-    finally:
-        stop.set()
-        await pinger
-        await asyncio.wait_for(
-            asyncio.gather(*(s.close() for s in sockets), return_exceptions=True), 15
-        )
-        for task in readers:
-            task.cancel()
-        await asyncio.gather(*readers, return_exceptions=True)
+    sys.stdout.write(json.dumps(event) + "\n")
+    sys.stdout.flush()
 
 
 def main() -> None:
@@ -245,7 +344,13 @@ def main() -> None:
     options = parser.parse_args()
     with open(options.config) as handle:
         config = json.load(handle)
-    asyncio.run(main_async(config))
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    asyncio.run(Worker(config).main())
 
 
 if __name__ == "__main__":

@@ -1,18 +1,29 @@
-"""The project's benchmark, one command per scenario. So far only S1 (fan-out).
+"""The project's benchmark: five scenarios, each against the tutorial baseline and us.
 
-    .venv/bin/python bench/run.py s1 [--clients 100] [--rates 10,20,40,80] [--seconds 4]
+    .venv/bin/python bench/run.py all            # S1..S5, about 15 minutes
+    .venv/bin/python bench/run.py s1 [--targets tutorial,ours] [--seconds 4]
 
-For each target (`tutorial`: the Channels tutorial consumer, then `ours`: the chat
-server started as the tests start it) this starts the server on a free loopback port
-with Redis and a key prefix of its own, prepares users, a room and sessions for
-`ours` in the `chat_bench` database (created and migrated when missing, dropped at the
-end unless --keep-db), runs `bench/loadgen.py` once in a separate process, stops the
-server's whole process group, deletes the prefix's Redis keys and prints a table.
-Results are also written to bench/results/.
+Scenarios (docs/benchmarks.md has the details and the results):
+  s1  fan-out: one room of 500 clients, one sender, a ladder of rates
+  s2  many rooms: 1000 clients in 1, 10 and 50 rooms, one sender per room
+  s3  idle capacity: 2,000 then 5,000 sockets; connect rate and memory per socket
+  s4  persistence: 50 rooms x 20 clients, 5 senders per room, stored messages/s
+  s5  reconnect storm: 500 clients drop and come back at once with `since`
+
+Targets: `tutorial` is the Channels tutorial consumer under plain Daphne
+(bench/baselines/); `ours` is the chat server as deployed (`python -m chatsite.serve`,
+production settings, PostgreSQL, session auth). A variant of ours takes environment
+overrides after a colon,
+`+`-separated: `ours:CHAT_CHANNEL_LAYER=core+WEB_CONCURRENCY=2`.
+Every target gets a fresh server on a free loopback port, a Redis key prefix of its
+own (deleted afterwards) and the same load generator: `bench/loadgen.py` worker
+processes (lean hand-written WebSocket clients) steered over their stdin. Results
+print as tables and are written as JSON to bench/results/.
 """
 
 import argparse
 import json
+import math
 import os
 import signal
 import socket
@@ -20,24 +31,31 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 DB_NAME = "chat_bench"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
 SECRET_KEY = "bench-only-secret-key-not-for-production-0123456789"
-ROOM = "bench-s1"
 LOGS = ROOT / "bench" / "logs"
 RESULTS = ROOT / "bench" / "results"
+CLEAN_P99_MS = 250.0
+STRAGGLER_SECONDS = 3.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+# ---- the database and the users of `ours` ------------------------------------------
 
 
 def ensure_database() -> None:
@@ -62,7 +80,7 @@ def drop_database() -> None:
     import psycopg
 
     with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
 
 
 def ours_env() -> dict:
@@ -71,72 +89,129 @@ def ours_env() -> dict:
         "SECRET_KEY": SECRET_KEY,
         "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": DATABASE_URL,
-        # One sender sends everything: it must not be rate limited.
+        # Benchmark senders send far above a person's rate: no send limits.
         "CHAT_SEND_BURST": "100000000/1",
         "CHAT_SEND_SUSTAINED": "100000000/60",
     }
 
 
-def prepare_ours(clients: int, prefix: str) -> list[str]:
-    """Users, one public room everyone joined, a session per user: the cookies."""
-    os.environ.update(ours_env())
-    os.environ["REDIS_URL"] = REDIS_URL
-    os.environ["CHANNEL_LAYER_PREFIX"] = prefix
-    sys.path.insert(0, str(ROOT))
-    import django
+_django_ready = False
 
-    django.setup()
-    from django.contrib.auth import get_user_model
+
+def setup_django() -> None:
+    global _django_ready
+    if not _django_ready:
+        os.environ.update(ours_env())
+        os.environ.setdefault("REDIS_URL", REDIS_URL)
+        sys.path.insert(0, str(ROOT))
+        import django
+
+        django.setup()
+        _django_ready = True
+
+
+def prepare_users(count: int, rooms: list[str]) -> list[str]:
+    """`count` users, rooms they are members of (user i in rooms[i * len // count]),
+    a real Django session per user; returns the session cookies in user order."""
+    setup_django()
+    from django.conf import settings
+    from django.contrib.auth import (
+        BACKEND_SESSION_KEY,
+        HASH_SESSION_KEY,
+        SESSION_KEY,
+        get_user_model,
+    )
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
     from django.db import connection
-    from django.test import Client
+    from django.utils import timezone
 
-    from chat import services
-    from chat.models import Room
+    from chat.models import Membership, Room
 
     user_model = get_user_model()
-    names = [f"bench{i}" for i in range(clients)]
-    taken = user_model.objects.filter(username__in=names)
-    existing = set(taken.values_list("username", flat=True))
+    names = [f"bench{i}" for i in range(count)]
+    existing = set(
+        user_model.objects.filter(username__in=names).values_list("username", flat=True)
+    )
     new = []
     for name in names:
         if name not in existing:
             user = user_model(username=name)
             user.set_unusable_password()
             new.append(user)
-    user_model.objects.bulk_create(new)
-    users = {u.username: u for u in user_model.objects.filter(username__in=names)}
-    ordered = [users[name] for name in names]
-    room = Room.objects.filter(slug=ROOM).first()
-    if room is None:
-        room = services.room_create(owner=ordered[0], slug=ROOM, name="Bench S1")
-    cookies = []
-    for user in ordered:
-        services.room_join(user=user, room=room)
-        client = Client()
-        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-        cookies.append(client.cookies["sessionid"].value)
+    user_model.objects.bulk_create(new, batch_size=1000)
+    by_name = {u.username: u for u in user_model.objects.filter(username__in=names)}
+    users = [by_name[name] for name in names]
+    room_objects = []
+    for slug in rooms:
+        room = Room.objects.filter(slug=slug).first()
+        if room is None:
+            room = Room.objects.create(slug=slug, name=slug, owner=users[0])
+        room_objects.append(room)
+    memberships = [
+        Membership(user=user, room=room_objects[i * len(rooms) // count])
+        for i, user in enumerate(users)
+    ]
+    Membership.objects.bulk_create(memberships, batch_size=1000, ignore_conflicts=True)
+    store = SessionStore()
+    expire = timezone.now() + timezone.timedelta(days=1)
+    backend = settings.AUTHENTICATION_BACKENDS[-1]
+    sessions, cookies = [], []
+    for user in users:
+        key = uuid.uuid4().hex
+        data = {
+            SESSION_KEY: str(user.pk),
+            BACKEND_SESSION_KEY: backend,
+            HASH_SESSION_KEY: user.get_session_auth_hash(),
+        }
+        sessions.append(
+            Session(
+                session_key=key, session_data=store.encode(data), expire_date=expire
+            )
+        )
+        cookies.append(key)
+    Session.objects.bulk_create(sessions, batch_size=1000)
     connection.close()
     return cookies
 
 
+def count_stored(tag: str) -> int:
+    setup_django()
+    from django.db import connection
+
+    from chat.models import Message
+
+    stored = Message.objects.filter(body__startswith=f"BENCH|{tag}|").count()
+    connection.close()
+    return stored
+
+
+# ---- servers ---------------------------------------------------------------------
+
+
 class Server:
-    """One server process in its own process group; stop() ends the whole group."""
+    """One target's server in its own process group; stop() ends the whole group."""
 
     def __init__(self, target: str, prefix: str):
         self.target = target
+        self.kind, _, overrides = target.partition(":")
         self.port = free_port()
         env = {**os.environ, "REDIS_URL": REDIS_URL, "CHANNEL_LAYER_PREFIX": prefix}
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        if target == "tutorial":
+        if self.kind == "tutorial":
             env.pop("DATABASE_URL", None)
             env["DJANGO_SETTINGS_MODULE"] = "chatsite.settings.local"
             command = [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
             command.append("bench.baselines.tutorial_asgi:application")
         else:
             env.update(ours_env())
+            for pair in filter(None, overrides.split("+")):
+                name, _, value = pair.partition("=")
+                env[name] = value
             command = [PYTHON, "-m", "chatsite.serve", "--port", str(self.port)]
         LOGS.mkdir(parents=True, exist_ok=True)
-        self.log_path = LOGS / f"{target}-{self.port}.log"
+        safe = target.replace(":", "_").replace("+", "_").replace("=", "-")
+        self.log_path = LOGS / f"{safe}-{self.port}.log"
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 command,
@@ -147,29 +222,57 @@ class Server:
                 start_new_session=True,
             )
 
-    def wait_listening(self, timeout: float = 30) -> None:
+    def wait_listening(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited early; see {self.log_path}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
+                    break
             except OSError:
                 time.sleep(0.1)
-        raise RuntimeError(f"server did not listen; see {self.log_path}")
+        else:
+            raise RuntimeError(f"server did not listen; see {self.log_path}")
+        time.sleep(1.0)  # every worker of a multi-process server is up
+
+    def pids(self) -> list[int]:
+        pids = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    stat = Path(f"/proc/{entry}/stat").read_text()
+                except OSError:
+                    continue
+                fields = stat[stat.rfind(")") + 2 :].split()
+                if int(fields[2]) == self.process.pid:  # the process group
+                    pids.append(int(entry))
+        return pids
+
+    def usage(self) -> tuple[float, int]:
+        """CPU seconds used so far and resident bytes, summed over the group."""
+        cpu, rss = 0.0, 0
+        for pid in self.pids():
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rfind(")") + 2 :].split()
+            cpu += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+            rss += int(fields[21]) * PAGE_SIZE
+        return cpu, rss
 
     def stop(self) -> None:
         if self.process.poll() is None:
             try:
                 os.killpg(self.process.pid, signal.SIGTERM)
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
             except ProcessLookupError:
                 pass
-        try:  # anything left in the group (there should be nothing)
+        try:
             os.killpg(self.process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
@@ -180,143 +283,632 @@ def delete_prefix_keys(prefix: str) -> int:
     import redis
 
     client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
-    deleted = 0
-    batch = []
+    deleted, batch = 0, []
     for key in client.scan_iter(match=f"{prefix}*", count=1000):
         batch.append(key)
         if len(batch) >= 500:
             deleted += client.delete(*batch)
             batch = []
-        if deleted > 1_000_000:
-            break
     if batch:
         deleted += client.delete(*batch)
     client.close()
     return deleted
 
 
-def run_target(target: str, options, cookies: list[str], prefix: str) -> dict:
-    server = Server(target, prefix)
-    phases: list[dict] = []
-    connected = None
-    try:
-        server.wait_listening()
-        config = {
-            "target": target,
-            "clients": options.clients,
-            "rates": options.rates,
-            "seconds": options.seconds,
-            "run_id": f"{os.getpid()}{target[0]}",
-            "room": ROOM if target == "ours" else "bench",
-            "url": (
-                f"ws://127.0.0.1:{server.port}/ws/chat/"
-                if target == "ours"
-                else f"ws://127.0.0.1:{server.port}/ws/chat/bench/"
-            ),
-            "cookies": cookies,
-        }
-        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-            json.dump(config, handle)
-        budget = 180 + len(options.rates) * (options.seconds * 3 + 10 + 5)
-        try:
-            result = subprocess.run(
-                [PYTHON, str(ROOT / "bench" / "loadgen.py"), handle.name],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                timeout=budget,
+# ---- the load generator ------------------------------------------------------------
+
+
+class LoadGenerator:
+    """`workers` loadgen processes sharing the clients round-robin (so every room
+    has clients in every worker)."""
+
+    def __init__(self, server: Server, clients: list[dict], workers: int):
+        self.clients = clients
+        self.count = min(workers, len(clients))
+        self.processes = []
+        self.local: list[tuple[int, int]] = []  # global index -> (worker, local index)
+        shares: list[list[dict]] = [[] for _ in range(self.count)]
+        for index, client in enumerate(clients):
+            worker = index % self.count
+            self.local.append((worker, len(shares[worker])))
+            shares[worker].append(client)
+        self.config_paths = []
+        for share in shares:
+            config = {
+                "target": server.kind,
+                "host": "127.0.0.1",
+                "port": server.port,
+                "clients": share,
+                "connect_concurrency": 100,
+            }
+            with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+                json.dump(config, f)
+            self.config_paths.append(f.name)
+            self.processes.append(
+                subprocess.Popen(
+                    [PYTHON, str(ROOT / "bench" / "loadgen.py"), f.name],
+                    cwd=ROOT / "bench",
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                    bufsize=1,
+                )
             )
-        finally:
-            os.unlink(handle.name)
-        for line in result.stdout.splitlines():
-            event = json.loads(line)
-            if event["event"] == "connected":
-                connected = event
-            else:
-                phases.append(event)
-        if result.returncode != 0:
-            print(f"[{target}] loadgen failed:\n{result.stderr[-2000:]}")
-    finally:
-        server.stop()
-        print(f"[{target}] deleted {delete_prefix_keys(prefix)} Redis keys of {prefix}")
-    clean = [p for p in phases if p["clean"]]
-    best = max(clean, key=lambda p: p["rate"]) if clean else None
+
+    def read_all(self, timeout: float) -> list[dict]:
+        """One answer line from every worker (bounded: a stuck worker is killed)."""
+        import selectors
+
+        answers: list[dict | None] = [None] * self.count
+        waiting = selectors.DefaultSelector()
+        for worker, process in enumerate(self.processes):
+            waiting.register(process.stdout, selectors.EVENT_READ, worker)
+        deadline = time.monotonic() + timeout
+        while any(a is None for a in answers):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.kill()
+                raise TimeoutError("load generator did not answer in time")
+            for key, _ in waiting.select(left):
+                line = key.fileobj.readline()
+                if not line:
+                    self.kill()
+                    raise RuntimeError(f"load generator {key.data} exited")
+                answers[key.data] = json.loads(line)
+                waiting.unregister(key.fileobj)
+        return answers
+
+    def command(self, per_worker: list[dict], timeout: float) -> list[dict]:
+        for process, command in zip(self.processes, per_worker, strict=True):
+            process.stdin.write(json.dumps(command) + "\n")
+            process.stdin.flush()
+        return self.read_all(timeout)
+
+    def quit(self) -> None:
+        for process in self.processes:
+            try:
+                process.stdin.write('{"cmd": "quit"}\n')
+                process.stdin.flush()
+            except OSError:
+                pass
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for path in self.config_paths:
+            os.unlink(path)
+
+    def kill(self) -> None:
+        for process in self.processes:
+            process.kill()
+
+
+def client_specs(kind: str, cookies: list[str], rooms: int, clients: int) -> list[dict]:
+    specs = []
+    for index in range(clients):
+        room = index * rooms // clients
+        if kind == "tutorial":
+            specs.append({"room": f"bench_r{room}", "path": f"/ws/chat/bench_r{room}/"})
+        else:
+            specs.append(
+                {
+                    "room": f"bench-r{room}",
+                    "path": "/ws/chat/",
+                    "cookie": cookies[index],
+                }
+            )
+    return specs
+
+
+def room_members(rooms: int, clients: int) -> list[list[int]]:
+    members: list[list[int]] = [[] for _ in range(rooms)]
+    for index in range(clients):
+        members[index * rooms // clients].append(index)
+    return members
+
+
+def percentile(histogram: dict[int, int], p: float) -> float | None:
+    total = sum(histogram.values())
+    if total == 0:
+        return None
+    rank, seen = max(1, math.ceil(p * total)), 0
+    for bucket in sorted(histogram):
+        seen += histogram[bucket]
+        if seen >= rank:
+            return (bucket + 1) / 10  # bucket upper bound, in ms
+    return None
+
+
+def start_profilers(server: Server, tag: str, seconds: float) -> list:
+    """With BENCH_PROFILE=1, py-spy samples each server process during the send
+    phase; collapsed stacks go to bench/logs/profile-<tag>-<pid>.txt."""
+    if not os.environ.get("BENCH_PROFILE"):
+        return []
+    py_spy = Path(PYTHON).parent / "py-spy"
+    return [
+        subprocess.Popen(
+            [
+                str(py_spy),
+                "record",
+                "--pid",
+                str(pid),
+                "--duration",
+                str(int(seconds)),
+                "--rate",
+                "250",
+                "--format",
+                "raw",
+                "--nonblocking",
+                "--output",
+                str(LOGS / f"profile-{tag}-{pid}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for pid in server.pids()
+    ]
+
+
+def run_phase(
+    load: LoadGenerator,
+    server: Server,
+    *,
+    tag: str,
+    seconds: float,
+    senders: dict[int, float],
+    members: list[list[int]],
+) -> dict:
+    """All senders send at their rates; every member of a sender's room receives."""
+    room_of = {i: r for r, room in enumerate(members) for i in room}
+    expected = [0] * load.count
+    per_worker_senders: list[list] = [[] for _ in range(load.count)]
+    sent_total = 0
+    for sender, rate in senders.items():
+        messages = max(1, int(rate * seconds))
+        sent_total += messages
+        worker, local = load.local[sender]
+        per_worker_senders[worker].append([local, rate])
+        for member in members[room_of[sender]]:
+            expected[load.local[member][0]] += messages
+    start_at = time.time() + 0.3
+    commands = [
+        {
+            "cmd": "phase",
+            "tag": tag,
+            "start_at": start_at,
+            "seconds": seconds,
+            "senders": per_worker_senders[w],
+            "expected": expected[w],
+            "straggler": STRAGGLER_SECONDS,
+        }
+        for w in range(load.count)
+    ]
+    profilers = start_profilers(server, tag, seconds)
+    cpu_before, _ = server.usage()
+    wall_before = time.time()
+    answers = load.command(commands, timeout=seconds * 3 + 60)
+    for profiler in profilers:
+        profiler.wait(timeout=60)
+    cpu_after, rss = server.usage()
+    wall = time.time() - wall_before
+    histogram: dict[int, int] = {}
+    for answer in answers:
+        for bucket, count in answer["histogram"].items():
+            histogram[int(bucket)] = histogram.get(int(bucket), 0) + count
+    received = sum(a["received"] for a in answers)
+    wanted = sum(expected)
+    p50, p99 = percentile(histogram, 0.5), percentile(histogram, 0.99)
+    errors = sum(a["errors"] for a in answers)
+    closes = sum(a["unexpected_closes"] for a in answers)
+    behind = any(a["sender_behind"] for a in answers)
+    server_cpu = cpu_after - cpu_before
     return {
-        "target": target,
-        "connected": connected,
-        "phases": phases,
-        "best_clean_rate": best["rate"] if best else None,
-        # The clean rate in deliveries per second: messages/s times receivers.
-        "best_clean_deliveries_per_s": (
-            best["rate"] * options.clients if best else None
+        "tag": tag,
+        "messages": sent_total,
+        "messages_per_s": round(sent_total / seconds, 1),
+        "deliveries_per_s": round(wanted / seconds, 1),
+        "expected": wanted,
+        "received": received,
+        "loss_pct": round(100 * (1 - received / wanted), 3) if wanted else 0.0,
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "max_ms": (max(histogram) + 1) / 10 if histogram else None,
+        "server_cpu_pct": round(100 * server_cpu / wall, 1),
+        "server_cpu_us_per_delivery": (
+            round(1e6 * server_cpu / received, 1) if received else None
         ),
-        "best_clean_measured_per_s": best["deliveries_per_s"] if best else None,
+        "server_rss_mb": round(rss / 2**20, 1),
+        "loadgen_cpu_pct": round(
+            100 * max(a["cpu_seconds"] / a["wall_seconds"] for a in answers), 1
+        ),
+        "errors": errors,
+        "error_sample": next(
+            (a["error_sample"] for a in answers if a["error_sample"]), ""
+        ),
+        "unexpected_closes": closes,
+        "sender_behind": behind,
+        "clean": (
+            received == wanted
+            and p99 is not None
+            and p99 < CLEAN_P99_MS
+            and errors == 0
+            and closes == 0
+            and not behind
+        ),
     }
 
 
-def print_table(results: list[dict]) -> None:
-    head = (
-        "target    rate  sent  expected  received  loss%   p50ms   p99ms  "
-        "deliv/s  lg-cpu%  clean"
-    )
-    print(head)
-    for res in results:
-        for p in res["phases"]:
-            print(
-                f"{res['target']:<8} {p['rate']:>5g} {p['sent']:>5} {p['expected']:>9}"
-                f" {p['received']:>9} {p['loss_pct']:>6} {p['p50_ms']!s:>7}"
-                f" {p['p99_ms']!s:>7} {p['deliveries_per_s']:>8}"
-                f" {p['loadgen_cpu_pct']:>8} {'yes' if p['clean'] else 'NO'}"
-                + ("" if p["errors"] == 0 else f" errors={p['errors']}")
-                + (" sender-behind" if p["sender_behind"] else "")
-                + (f" closed={p['closed_sockets']}" if p["closed_sockets"] else "")
+class Session:
+    """One target's server and connected load generator, for one scenario."""
+
+    def __init__(
+        self, target: str, options, *, rooms: int, clients: int, cookies: list[str]
+    ):
+        self.target = target
+        self.prefix = f"bench-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.server = Server(target, self.prefix)
+        self.load = None
+        self.members = room_members(rooms, clients)
+        try:
+            self.server.wait_listening()
+            self.cpu_idle, self.rss_idle = self.server.usage()
+            specs = client_specs(self.server.kind, cookies, rooms, clients)
+            started = time.time()
+            self.load = LoadGenerator(self.server, specs, options.loadgen_workers)
+            answers = self.load.read_all(timeout=600)
+            self.connect_seconds = time.time() - started
+            self.connected = sum(a["clients"] for a in answers)
+            self.failed = sum(a["failed"] for a in answers)
+            self.connect_error = next(
+                (a["error_sample"] for a in answers if a["error_sample"]), ""
             )
-    for res in results:
-        print(
-            f"{res['target']}: connected {res['connected']}; highest clean rate "
-            f"{res['best_clean_rate']} msg/s = "
-            f"{res['best_clean_deliveries_per_s']} deliveries/s "
-            f"(measured {res['best_clean_measured_per_s']})"
+            self.settle()
+            self.cpu_connected, self.rss_connected = self.server.usage()
+            print(
+                f"[{target}] {self.connected} connected, {self.failed} failed in "
+                f"{self.connect_seconds:.1f} s {self.connect_error}",
+                flush=True,
+            )
+        except BaseException:
+            self.close()
+            raise
+
+    def settle(self, limit: float = 30) -> None:
+        """Wait until the server has finished the work of the connections (presence
+        broadcasts and the like): its CPU use stays under 10% for half a second."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            before, _ = self.server.usage()
+            time.sleep(0.5)
+            after, _ = self.server.usage()
+            if after - before < 0.05:
+                return
+
+    def close(self) -> None:
+        if self.load is not None:
+            self.load.quit()
+        self.server.stop()
+        delete_prefix_keys(self.prefix)
+
+
+# ---- scenarios -----------------------------------------------------------------------
+
+
+def ladder(
+    session: Session, options, *, senders_of, levels: list[float], label: str
+) -> list[dict]:
+    """Step up the load; stop at the first unclean step. `senders_of(level)` gives
+    {client index: messages/s} for one step."""
+    phases = []
+    for step, level in enumerate(levels):
+        tag = f"{label}{step}x{uuid.uuid4().hex[:4]}"
+        result = run_phase(
+            session.load,
+            session.server,
+            tag=tag,
+            seconds=options.seconds,
+            senders=senders_of(level),
+            members=session.members,
         )
+        result["level"] = level
+        phases.append(result)
+        print_phase(session.target, result)
+        if not result["clean"]:
+            break
+        time.sleep(1.0)
+    return phases
+
+
+def print_phase(target: str, p: dict) -> None:
+    print(
+        f"  {target:<28} {p['messages_per_s']:>7g} msg/s {p['deliveries_per_s']:>9g}"
+        f" deliv/s  loss {p['loss_pct']:>6}%  p50 {p['p50_ms']!s:>6}  p99"
+        f" {p['p99_ms']!s:>7} ms  server {p['server_cpu_pct']:>5}% "
+        f"({p['server_cpu_us_per_delivery']} us/deliv)  loadgen"
+        f" {p['loadgen_cpu_pct']:>5}%  {'clean' if p['clean'] else 'NOT CLEAN'}"
+        + (f" errors={p['errors']} {p['error_sample'][:80]}" if p["errors"] else "")
+        + (f" closes={p['unexpected_closes']}" if p["unexpected_closes"] else "")
+        + (" sender-behind" if p["sender_behind"] else ""),
+        flush=True,
+    )
+
+
+def best_clean(phases: list[dict]) -> dict | None:
+    clean = [p for p in phases if p["clean"]]
+    return max(clean, key=lambda p: p["deliveries_per_s"]) if clean else None
+
+
+def scenario_s1(options, targets, cookies) -> dict:
+    clients = options.s1_clients
+    levels = [float(x) for x in options.s1_levels.split(",")]  # deliveries/s
+    out = {}
+    for target in targets:
+        session = Session(target, options, rooms=1, clients=clients, cookies=cookies)
+        try:
+            phases = ladder(
+                session,
+                options,
+                levels=levels,
+                label="s1",
+                senders_of=lambda level: {0: level / clients},
+            )
+        finally:
+            session.close()
+        best = best_clean(phases)
+        out[target] = {
+            "phases": phases,
+            "best_clean_deliveries_per_s": best and best["deliveries_per_s"],
+        }
+    return out
+
+
+def scenario_s2(options, targets, cookies) -> dict:
+    clients = options.s2_clients
+    levels = [float(x) for x in options.s2_levels.split(",")]
+    out = {}
+    for target in targets:
+        out[target] = {}
+        for rooms in [int(r) for r in options.s2_rooms.split(",")]:
+            session = Session(
+                target, options, rooms=rooms, clients=clients, cookies=cookies
+            )
+            try:
+                first = [room[0] for room in session.members]
+                phases = ladder(
+                    session,
+                    options,
+                    levels=levels,
+                    label=f"s2r{rooms}",
+                    senders_of=lambda level, first=first, rooms=rooms: {
+                        i: level / clients for i in first
+                    },
+                )
+            finally:
+                session.close()
+            best = best_clean(phases)
+            out[target][str(rooms)] = {
+                "phases": phases,
+                "best_clean_deliveries_per_s": best and best["deliveries_per_s"],
+                "server_cpu_us_per_delivery_at_best": (
+                    best and best["server_cpu_us_per_delivery"]
+                ),
+            }
+    return out
+
+
+def scenario_s3(options, targets, cookies) -> dict:
+    out = {}
+    for target in targets:
+        out[target] = {}
+        for size in [int(s) for s in options.s3_sizes.split(",")]:
+            session = Session(target, options, rooms=50, clients=size, cookies=cookies)
+            try:
+                time.sleep(5)  # settle, then measure idle cost over 10 s
+                cpu_a, rss = session.server.usage()
+                time.sleep(10)
+                cpu_b, _ = session.server.usage()
+            finally:
+                session.close()
+            per_socket = (rss - session.rss_idle) / max(1, session.connected)
+            result = {
+                "sockets": session.connected,
+                "failed": session.failed,
+                "connect_seconds": round(session.connect_seconds, 2),
+                "connects_per_s": round(session.connected / session.connect_seconds, 1),
+                "rss_before_mb": round(session.rss_idle / 2**20, 1),
+                "rss_after_mb": round(rss / 2**20, 1),
+                "kib_per_socket": round(per_socket / 1024, 1),
+                "idle_server_cpu_pct": round(100 * (cpu_b - cpu_a) / 10, 1),
+            }
+            out[target][str(size)] = result
+            print(f"  {target:<28} {size:>5} sockets: {result}", flush=True)
+    return out
+
+
+def scenario_s4(options, targets, cookies) -> dict:
+    clients, rooms, per_room = 1000, 50, options.s4_senders_per_room
+    levels = [float(x) for x in options.s4_levels.split(",")]  # messages/s, all rooms
+    out = {}
+    for target in targets:
+        session = Session(
+            target, options, rooms=rooms, clients=clients, cookies=cookies
+        )
+        try:
+            senders = [i for room in session.members for i in room[:per_room]]
+            phases = ladder(
+                session,
+                options,
+                levels=levels,
+                label="s4",
+                senders_of=lambda level, senders=senders: {
+                    i: level / len(senders) for i in senders
+                },
+            )
+            if session.server.kind == "ours":
+                for phase in phases:
+                    phase["stored"] = count_stored(phase["tag"])
+        finally:
+            session.close()
+        best = best_clean(
+            [p for p in phases if p.get("stored", p["messages"]) == p["messages"]]
+        )
+        out[target] = {
+            "phases": phases,
+            "best_clean_messages_per_s": best and best["messages_per_s"],
+        }
+    return out
+
+
+def scenario_s5(options, targets, cookies) -> dict:
+    clients, missed = options.s5_clients, 20
+    out = {}
+    for target in targets:
+        session = Session(target, options, rooms=1, clients=clients, cookies=cookies)
+        try:
+            load = session.load
+            # Everyone receives a few messages first (so `since` has a value).
+            warm = run_phase(
+                load,
+                session.server,
+                tag=f"s5w{uuid.uuid4().hex[:4]}",
+                seconds=1,
+                senders={0: 5},
+                members=session.members,
+            )
+            sender_worker, sender_local = load.local[0]
+            load.command(
+                [
+                    {
+                        "cmd": "drop",
+                        "keep": [sender_local] if w == sender_worker else [],
+                    }
+                    for w in range(load.count)
+                ],
+                60,
+            )
+            # The sender goes on while everyone else is away: `missed` messages.
+            tag = f"s5m{uuid.uuid4().hex[:4]}"
+            away = run_phase(
+                load,
+                session.server,
+                tag=tag,
+                seconds=1,
+                senders={0: missed},
+                members=[[0]],
+            )
+            cpu_before, _ = session.server.usage()
+            answers = load.command(
+                [
+                    {
+                        "cmd": "reconnect",
+                        "tag": tag,
+                        "timeout": 120,
+                        "expected_per_client": missed
+                        if session.server.kind == "ours"
+                        else 0,
+                    }
+                    for _ in range(load.count)
+                ],
+                timeout=200,
+            )
+            cpu_after, _ = session.server.usage()
+        finally:
+            session.close()
+        result = {
+            "clients": sum(a["clients"] for a in answers),
+            "failed": sum(a["failed"] for a in answers),
+            "seconds_all_subscribed": round(
+                max(a["seconds_subscribed"] for a in answers), 2
+            ),
+            "seconds_all_caught_up": round(
+                max(a["seconds_complete"] for a in answers), 2
+            ),
+            "clients_caught_up": sum(a["complete_clients"] for a in answers),
+            "replayed_messages": sum(a["received"] for a in answers),
+            "server_cpu_seconds": round(cpu_after - cpu_before, 2),
+            "warm_clean": warm["clean"],
+            "away_clean": away["clean"],
+            "error_sample": next(
+                (a["error_sample"] for a in answers if a["error_sample"]), ""
+            ),
+        }
+        out[target] = result
+        print(f"  {target:<28} storm: {result}", flush=True)
+    return out
+
+
+SCENARIOS = {
+    "s1": scenario_s1,
+    "s2": scenario_s2,
+    "s3": scenario_s3,
+    "s4": scenario_s4,
+    "s5": scenario_s5,
+}
+
+
+def user_layouts(scenario: str, options) -> list[tuple[int, int]]:
+    """(users, rooms) layouts a scenario uses; user i is in room i * rooms // users."""
+    if scenario == "s1":
+        return [(options.s1_clients, 1)]
+    if scenario == "s2":
+        return [(options.s2_clients, int(r)) for r in options.s2_rooms.split(",")]
+    if scenario == "s3":
+        return [(int(s), 50) for s in options.s3_sizes.split(",")]
+    if scenario == "s4":
+        return [(1000, 50)]
+    return [(options.s5_clients, 1)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scenario", choices=["s1"])
-    parser.add_argument("--clients", type=int, default=100)
-    parser.add_argument(
-        "--rates",
-        default="10,20,40,80,160,320",
-        help="messages per second sent by the one sender, comma-separated",
-    )
-    parser.add_argument("--seconds", type=float, default=4)
+    parser.add_argument("scenario", choices=[*SCENARIOS, "all"])
     parser.add_argument("--targets", default="tutorial,ours")
+    parser.add_argument("--seconds", type=float, default=4)
+    parser.add_argument("--loadgen-workers", type=int, default=2)
+    parser.add_argument("--s1-clients", type=int, default=500)
+    parser.add_argument(
+        "--s1-levels",
+        default="1000,2000,4000,6000,8000,12000,16000,20000,24000,32000,40000,48000",
+        help="deliveries per second",
+    )
+    parser.add_argument("--s2-clients", type=int, default=1000)
+    parser.add_argument("--s2-rooms", default="1,10,50")
+    parser.add_argument(
+        "--s2-levels", default="2000,4000,8000,12000,16000,20000,24000,32000,40000"
+    )
+    parser.add_argument("--s3-sizes", default="2000,5000")
+    parser.add_argument("--s4-senders-per-room", type=int, default=5)
+    parser.add_argument(
+        "--s4-levels",
+        default="50,100,200,300,400,600,800,1000,1200,1600",
+        help="messages per second over all rooms",
+    )
+    parser.add_argument("--s5-clients", type=int, default=500)
     parser.add_argument("--keep-db", action="store_true")
     options = parser.parse_args()
-    options.rates = [float(r) for r in options.rates.split(",")]
     targets = options.targets.split(",")
-    base = f"bench-s1-{os.getpid()}"
-    results = []
-    cookies: list[str] = []
+    scenarios = list(SCENARIOS) if options.scenario == "all" else [options.scenario]
+    needs_db = any(t.startswith("ours") for t in targets)
+    results = {"options": vars(options), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
     try:
-        if "ours" in targets:
+        if needs_db:
             ensure_database()
-            cookies = prepare_ours(options.clients, f"{base}-ours")
-        for target in targets:
-            results.append(run_target(target, options, cookies, f"{base}-{target}"))
+        for scenario in scenarios:
+            print(f"== {scenario}", flush=True)
+            cookies: list[str] = []
+            if needs_db:
+                for users, rooms in sorted(user_layouts(scenario, options)):
+                    slugs = [f"bench-r{r}" for r in range(rooms)]
+                    cookies = prepare_users(users, slugs)
+            results[scenario] = SCENARIOS[scenario](options, targets, cookies)
     finally:
-        if "ours" in targets and not options.keep_db:
+        if needs_db and not options.keep_db:
             drop_database()
-    print_table(results)
-    by_target = {r["target"]: r["best_clean_deliveries_per_s"] for r in results}
-    if by_target.get("ours") and by_target.get("tutorial"):
-        ratio = by_target["ours"] / by_target["tutorial"]
-        print(f"ratio ours/tutorial (highest clean deliveries/s): {ratio:.2f}")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"s1-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    summary = {"options": {**vars(options)}, "results": results}
-    path.write_text(json.dumps(summary, indent=1))
-    print(f"results written to {path.relative_to(ROOT)}")
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        path = RESULTS / f"{options.scenario}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+        path.write_text(json.dumps(results, indent=1))
+        print(f"results written to {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

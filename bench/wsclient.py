@@ -1,0 +1,178 @@
+"""A lean WebSocket client for the load generator: one asyncio Protocol per socket.
+
+The `websockets` library costs tens of microseconds per received frame (a task, a
+queue, a decode); at tens of thousands of deliveries a second that alone would fill a
+core and the load generator would measure itself. Here the handshake is written by
+hand and frames are parsed in a loop straight out of the read buffer; a text frame
+is handed over as bytes, with the time its chunk arrived. Only what a benchmark
+client needs: no extensions, no fragmented messages from the server (the servers
+under test send each frame whole), pongs for pings, close replies.
+"""
+
+import asyncio
+import base64
+import os
+import time
+
+OP_TEXT = 0x1
+OP_CLOSE = 0x8
+OP_PING = 0x9
+OP_PONG = 0xA
+
+
+def client_frame(opcode: int, payload: bytes) -> bytes:
+    """A final, masked client frame (RFC 6455 section 5.3)."""
+    size = len(payload)
+    if size < 126:
+        header = bytes((0x80 | opcode, 0x80 | size))
+    elif size < 65536:
+        header = bytes((0x80 | opcode, 0x80 | 126)) + size.to_bytes(2, "big")
+    else:
+        header = bytes((0x80 | opcode, 0x80 | 127)) + size.to_bytes(8, "big")
+    mask = os.urandom(4)
+    # XOR the payload with the repeated mask as one big integer: no Python loop.
+    repeated = (mask * (size // 4 + 1))[:size]
+    masked = int.from_bytes(payload, "little") ^ int.from_bytes(repeated, "little")
+    return header + mask + masked.to_bytes(size, "little")
+
+
+class WebSocketClient(asyncio.Protocol):
+    """One client socket. `on_text(client, payload, arrived_at)` sees every text
+    frame; `on_close(client)` is called once when the connection ends."""
+
+    def __init__(
+        self, *, host: str, port: int, path: str, headers: dict, on_text, on_close=None
+    ):
+        self.request = self._request(host, port, path, headers)
+        self.on_text = on_text
+        self.on_close = on_close
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.open = False
+        self.closed = False
+        self.close_code: int | None = None
+        self.opened: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.user_data: dict = {}
+
+    @staticmethod
+    def _request(host: str, port: int, path: str, headers: dict) -> bytes:
+        key = base64.b64encode(os.urandom(16)).decode()
+        lines = [
+            f"GET {path} HTTP/1.1",
+            f"Host: {host}:{port}",
+            "Upgrade: websocket",
+            "Connection: Upgrade",
+            f"Sec-WebSocket-Key: {key}",
+            "Sec-WebSocket-Version: 13",
+        ]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+    # ---- asyncio.Protocol -----------------------------------------------------------
+
+    def connection_made(self, transport):
+        self.transport = transport
+        transport.write(self.request)
+
+    def data_received(self, data: bytes):
+        buffer = self.buffer
+        buffer += data
+        if not self.open:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            status = bytes(buffer[: buffer.find(b"\r\n")])
+            if b" 101 " not in status:
+                if not self.opened.done():
+                    self.opened.set_exception(ConnectionError(status.decode()))
+                self.transport.close()
+                return
+            del buffer[: end + 4]
+            self.open = True
+            if not self.opened.done():
+                self.opened.set_result(None)
+        arrived_at = time.time()
+        position, size = 0, len(buffer)
+        while size - position >= 2:
+            first, length = buffer[position], buffer[position + 1] & 0x7F
+            header = 2
+            if length == 126:
+                if size - position < 4:
+                    break
+                length = int.from_bytes(buffer[position + 2 : position + 4], "big")
+                header = 4
+            elif length == 127:
+                if size - position < 10:
+                    break
+                length = int.from_bytes(buffer[position + 2 : position + 10], "big")
+                header = 10
+            end = position + header + length
+            if end > size:
+                break
+            opcode = first & 0x0F
+            payload = bytes(buffer[position + header : end])
+            position = end
+            if opcode == OP_TEXT:
+                self.on_text(self, payload, arrived_at)
+            elif opcode == OP_PING:
+                self.transport.write(client_frame(OP_PONG, payload))
+            elif opcode == OP_CLOSE:
+                self.close_code = (
+                    int.from_bytes(payload[:2], "big") if payload else 1005
+                )
+                if not self.transport.is_closing():
+                    self.transport.write(client_frame(OP_CLOSE, payload[:2]))
+                    self.transport.close()
+                break
+        del buffer[:position]
+
+    def connection_lost(self, exc):
+        self.closed = True
+        if not self.opened.done():
+            self.opened.set_exception(exc or ConnectionError("closed before opening"))
+        if self.on_close is not None:
+            self.on_close(self)
+
+    # ---- sending ------------------------------------------------------------------
+
+    def send_text(self, text: str) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(client_frame(OP_TEXT, text.encode()))
+
+    def close(self, code: int = 1000) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(client_frame(OP_CLOSE, code.to_bytes(2, "big")))
+
+    def abort(self) -> None:
+        """Drop the TCP connection without a close frame (a lost network)."""
+        if self.transport is not None:
+            self.transport.abort()
+
+
+async def connect(
+    host: str,
+    port: int,
+    path: str,
+    headers: dict,
+    on_text,
+    on_close=None,
+    timeout: float = 30,
+) -> WebSocketClient:
+    loop = asyncio.get_running_loop()
+    _, client = await asyncio.wait_for(
+        loop.create_connection(
+            lambda: WebSocketClient(
+                host=host,
+                port=port,
+                path=path,
+                headers=headers,
+                on_text=on_text,
+                on_close=on_close,
+            ),
+            host,
+            port,
+        ),
+        timeout,
+    )
+    await asyncio.wait_for(client.opened, timeout)
+    return client
