@@ -315,9 +315,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # Something between our cursor and this message did not reach us (the
             # layer dropped it, or another process's broadcast is still on its way):
             # fetch it from the database so delivery stays gapless and in order.
+            metrics.layer_gaps_repaired.inc()
             await self.deliver_from_history(subscription, up_to_id=event["prev_id"])
         await self.send(text_data=event["frame"])
         subscription.cursor = event["id"]
+        metrics.delivered_live.inc()
+        metrics.broadcast_latency.observe_since(event.get("sent_at"))
 
     async def drop_subscription(self, subscription: Subscription):
         room = subscription.room
@@ -345,6 +348,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 subscription.cursor = page[-1].pk
 
     async def send_message_frame(self, message, room_slug: str, *, replay: bool):
+        # Not asked for with `since`, a frame from the database fills a gap or
+        # answers a resend: a repair.
+        (metrics.delivered_replay if replay else metrics.delivered_repair).inc()
         await self.send_frame(
             {
                 "type": "message.new",
@@ -359,6 +365,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def send_error(self, code: str, detail: str, ref: str | None):
         await self.send_frame(protocol.error_frame(code, detail, ref))
+        metrics.errors.labels("websocket", code).inc()
         if code in NOT_FLOODING:
             return
         now = time.monotonic()

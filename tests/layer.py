@@ -24,3 +24,18 @@ async def group_members(group: str) -> set:
     connection = layer.connection(layer.consistent_hash(group))
     async with connection as redis:
         return set(await redis.zrange(layer._group_key(group), 0, -1))
+
+
+def message_create_without_broadcast(room, author, client_id: str = "lost"):
+    """Store a message whose broadcast never leaves, as if the layer had dropped it."""
+    from django.db import transaction
+
+    from chat import services
+
+    with transaction.atomic():
+        message, _ = services.message_create(
+            room=room, author=author, body="lost", client_id=client_id
+        )
+        # Drop the queued broadcast: the row commits, the event never leaves.
+        transaction.get_connection().run_on_commit.clear()
+    return message
