@@ -71,11 +71,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
             or not self.user.is_active
         ):
             self.user = None  # an inactive account is not this socket's user
+            logger.info(
+                "socket refused: unauthenticated", extra={"reason": "unauthenticated"}
+            )
             await self.accept()
             await self.send_error("unauthenticated", "Sign in first.", None)
             await self.close_with(CLOSE_UNAUTHENTICATED)
             return
         if not await presence.connected(self, user_id=self.user.pk):
+            logger.info(
+                "socket refused: too many connections",
+                extra={"reason": "too_many_connections", "user_id": self.user.pk},
+            )
             await self.accept()
             await self.send_error(
                 "too_many_connections",
@@ -136,7 +143,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except Exception:
             # A database or layer outage must not kill the socket: the client is told,
             # and nothing was acknowledged, so it can retry with the same client_id.
-            logger.exception("frame failed for user %s", self.user.pk)
+            logger.exception(
+                "frame failed for user %s",
+                self.user.pk,
+                extra={"user_id": self.user.pk},
+            )
             await self.send_error(
                 "server_error",
                 "The server could not complete this request; retry it.",
@@ -376,6 +387,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         ):
             self.error_times.popleft()
         if len(self.error_times) > settings.CHAT_FLOOD_MAX_ERRORS:
+            logger.warning(
+                "closing a flooding socket of user %s",
+                self.user.pk,
+                extra={"user_id": self.user.pk, "close_code": CLOSE_FLOODING},
+            )
             await self.close_with(CLOSE_FLOODING)
 
     async def close_with(self, code: int):

@@ -63,7 +63,11 @@ def message_created(*, message, room_slug: str, prev_id: int) -> dict:
         event["sent_at"] = time.time()
         _group_send(room_group_name(message.room_id), event)
     except Exception:
-        logger.exception("broadcast of message %s failed", message.pk)
+        logger.exception(
+            "broadcast of message %s failed",
+            message.pk,
+            extra={"message_id": message.pk, "room_id": message.room_id},
+        )
         return {**event, "sent": False}
     return {**event, "sent": True}
 

@@ -91,9 +91,15 @@ def _limit_unsent_bytes() -> None:
         original(self, content, binary)
         if self.transport is not None and unsent_bytes(self.transport) > limit:
             self.aborted_as_slow = True
+            unsent = unsent_bytes(self.transport)
+            client = getattr(self, "client_addr", None)
             logger.warning(
                 "aborting a slow consumer: %d bytes unsent",
-                unsent_bytes(self.transport),
+                unsent,
+                extra={
+                    "unsent_bytes": unsent,
+                    "client": f"{client[0]}:{client[1]}" if client else None,
+                },
             )
             from chat.metrics import slow_consumer_disconnects
 

@@ -1,6 +1,7 @@
 """Broadcasts after commit: what the event carries for metrics, and what a refused
-broadcast leaves behind."""
+broadcast leaves behind (a count and a structured log line)."""
 
+import logging
 import time
 
 import pytest
@@ -36,7 +37,9 @@ def test_resent_client_id_is_not_counted_as_stored(ana, general):
     assert metrics.messages_stored.value == stored_before
 
 
-def test_refused_broadcast_is_counted(ana, general, monkeypatch):
+def test_refused_broadcast_is_counted_and_logged_with_its_ids(
+    ana, general, monkeypatch, caplog
+):
     async def refuse(group, event):
         raise ConnectionError("layer down")
 
@@ -44,8 +47,12 @@ def test_refused_broadcast_is_counted(ana, general, monkeypatch):
     monkeypatch.setattr(get_channel_layer(), "group_send", refuse)
     failures = metrics.broadcast_failures.labels("chat.message.created")
     before = failures.value
-    message, _ = services.message_create(
-        room=general, author=ana, body="hi", client_id="t2"
-    )
+    with caplog.at_level(logging.ERROR, logger="chat.events"):
+        message, _ = services.message_create(
+            room=general, author=ana, body="hi", client_id="t2"
+        )
     assert message.broadcast_event["sent"] is False
     assert failures.value == before + 1
+    [record] = [r for r in caplog.records if r.name == "chat.events"]
+    assert (record.message_id, record.room_id) == (message.pk, general.pk)
+    assert record.exc_info[0] is ConnectionError
