@@ -84,11 +84,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
             or not self.user.is_active
         ):
             self.user = None  # an inactive account is not this socket's user
+            logger.info(
+                "socket refused: unauthenticated", extra={"reason": "unauthenticated"}
+            )
             await self.accept()
             await self.send_error("unauthenticated", "Sign in first.", None)
             await self.close_with(CLOSE_UNAUTHENTICATED)
             return
         if not await presence.connected(self, user_id=self.user.pk):
+            logger.info(
+                "socket refused: too many connections",
+                extra={"reason": "too_many_connections", "user_id": self.user.pk},
+            )
             await self.accept()
             await self.send_error(
                 "too_many_connections",
@@ -149,7 +156,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except Exception:
             # A database or layer outage must not kill the socket: the client is told,
             # and nothing was acknowledged, so it can retry with the same client_id.
-            logger.exception("frame failed for user %s", self.user.pk)
+            logger.exception(
+                "frame failed for user %s",
+                self.user.pk,
+                extra={"user_id": self.user.pk},
+            )
             await self.send_error(
                 "server_error",
                 "The server could not complete this request; retry it.",
@@ -328,9 +339,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # Something between our cursor and this message did not reach us (the
             # layer dropped it, or another process's broadcast is still on its way):
             # fetch it from the database so delivery stays gapless and in order.
+            metrics.layer_gaps_repaired.inc()
             await self.deliver_from_history(subscription, up_to_id=event["prev_id"])
         await self.send(text_data=event["frame"])
         subscription.cursor = event["id"]
+        metrics.delivered_live.inc()
+        metrics.broadcast_latency.observe_since(event.get("sent_at"))
 
     async def drop_subscription(self, subscription: Subscription):
         room = subscription.room
@@ -358,6 +372,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 subscription.cursor = page[-1].pk
 
     async def send_message_frame(self, message, room_slug: str, *, replay: bool):
+        # Not asked for with `since`, a frame from the database fills a gap or
+        # answers a resend: a repair.
+        (metrics.delivered_replay if replay else metrics.delivered_repair).inc()
         await self.send_frame(
             {
                 "type": "message.new",
@@ -372,6 +389,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def send_error(self, code: str, detail: str, ref: str | None):
         await self.send_frame(protocol.error_frame(code, detail, ref))
+        metrics.errors.labels("websocket", code).inc()
         if code in NOT_FLOODING:
             return
         now = time.monotonic()
@@ -382,6 +400,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         ):
             self.error_times.popleft()
         if len(self.error_times) > settings.CHAT_FLOOD_MAX_ERRORS:
+            logger.warning(
+                "closing a flooding socket of user %s",
+                self.user.pk,
+                extra={"user_id": self.user.pk, "close_code": CLOSE_FLOODING},
+            )
             await self.close_with(CLOSE_FLOODING)
 
     async def close_with(self, code: int):

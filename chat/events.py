@@ -7,11 +7,12 @@ only relay it. Handlers live in `chat.consumers` under the matching method names
 """
 
 import logging
+import time
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from chat import protocol
+from chat import metrics, protocol
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,11 @@ def user_group_name(user_id: int) -> str:
 
 
 def _group_send(group: str, event: dict) -> None:
-    async_to_sync(get_channel_layer().group_send)(group, event)
+    try:
+        async_to_sync(get_channel_layer().group_send)(group, event)
+    except Exception:
+        metrics.broadcast_failures.labels(event["type"]).inc()
+        raise
 
 
 def message_created(*, message, room_slug: str, prev_id: int) -> dict:
@@ -53,9 +58,16 @@ def message_created(*, message, room_slug: str, prev_id: int) -> dict:
         "frame": protocol.encode(frame),
     }
     try:
+        # Wall-clock time, as the consumer that relays it may run in another
+        # process: the broadcast latency histogram measures from here.
+        event["sent_at"] = time.time()
         _group_send(room_group_name(message.room_id), event)
     except Exception:
-        logger.exception("broadcast of message %s failed", message.pk)
+        logger.exception(
+            "broadcast of message %s failed",
+            message.pk,
+            extra={"message_id": message.pk, "room_id": message.room_id},
+        )
         return {**event, "sent": False}
     return {**event, "sent": True}
 

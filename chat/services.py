@@ -16,7 +16,7 @@ from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 from django.utils.text import slugify
 
-from chat import events, ratelimits
+from chat import events, metrics, ratelimits
 from chat.errors import (
     Banned,
     BodyEmpty,
@@ -180,6 +180,7 @@ def message_create(
         room_slug = room.slug
 
         def broadcast():
+            metrics.messages_stored.inc()  # runs after the commit, so it is stored
             message.broadcast_event = events.message_created(
                 message=message, room_slug=room_slug, prev_id=prev_id
             )

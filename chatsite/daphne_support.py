@@ -10,6 +10,9 @@
   grows without bound when a client stops reading. After each frame we look at the
   bytes still unsent; past `CHAT_SLOW_CONSUMER_BYTES` the connection is aborted. The
   client sees an abnormal close and recovers everything with `since`.
+- Access log: Daphne writes one line per HTTP request and per socket connect and
+  disconnect to stdout, in its own format. We send it through `logging` instead
+  (logger `daphne.access`), so it comes out in LOG_FORMAT with everything else.
 - Graceful shutdown: on SIGTERM Daphne cancels every application and drops the
   connections (clients would see 1006). We run first, in the reactor's "before
   shutdown" phase: every local socket is closed with 1012 and cleaned up (groups,
@@ -38,6 +41,7 @@ def install() -> None:
     _close_properly_on_protocol_errors()
     _allow_server_close_codes()
     _limit_unsent_bytes()
+    _access_log_through_logging()
     _close_sockets_on_shutdown()
 
 
@@ -91,9 +95,15 @@ def _limit_unsent_bytes() -> None:
         original(self, content, binary)
         if self.transport is not None and unsent_bytes(self.transport) > limit:
             self.aborted_as_slow = True
+            unsent = unsent_bytes(self.transport)
+            client = getattr(self, "client_addr", None)
             logger.warning(
                 "aborting a slow consumer: %d bytes unsent",
-                unsent_bytes(self.transport),
+                unsent,
+                extra={
+                    "unsent_bytes": unsent,
+                    "client": f"{client[0]}:{client[1]}" if client else None,
+                },
             )
             from chat.metrics import slow_consumer_disconnects
 
@@ -101,6 +111,31 @@ def _limit_unsent_bytes() -> None:
             self.transport.abortConnection()
 
     WebSocketProtocol.serverSend = serverSend
+
+
+def _access_log_through_logging() -> None:
+    from daphne.access import AccessLogGenerator
+
+    access_logger = logging.getLogger("daphne.access")
+
+    def write_entry(
+        self, host, date, request, status=None, length=None, ident=None, user=None
+    ):
+        access_logger.info(
+            '%s "%s" %s %s',
+            host,
+            request,
+            status or "-",
+            length or "-",
+            extra={
+                "client": host,
+                "request": request,
+                "status_code": status,
+                "response_bytes": length,
+            },
+        )
+
+    AccessLogGenerator.write_entry = write_entry
 
 
 def _close_sockets_on_shutdown() -> None:

@@ -73,5 +73,5 @@ async def readyz(request):
 async def metrics_view(request):
     if request.META.get("REMOTE_ADDR") not in settings.METRICS_ALLOWED_IPS:
         return HttpResponseForbidden("metrics are served to METRICS_ALLOWED_IPS only")
-    metrics.asyncio_tasks.value = len(asyncio.all_tasks())
+    metrics.asyncio_tasks.set(len(asyncio.all_tasks()))
     return HttpResponse(metrics.render(), content_type="text/plain; version=0.0.4")

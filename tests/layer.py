@@ -106,3 +106,18 @@ async def presence_entries(room_id: int) -> int:
         return await client.zcard(f"{settings.CHANNEL_LAYER_PREFIX}:presence:{room_id}")
     finally:
         await client.aclose()
+
+
+def message_create_without_broadcast(room, author, client_id: str = "lost"):
+    """Store a message whose broadcast never leaves, as if the layer had dropped it."""
+    from django.db import transaction
+
+    from chat import services
+
+    with transaction.atomic():
+        message, _ = services.message_create(
+            room=room, author=author, body="lost", client_id=client_id
+        )
+        # Drop the queued broadcast: the row commits, the event never leaves.
+        transaction.get_connection().run_on_commit.clear()
+    return message

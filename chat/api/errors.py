@@ -1,8 +1,15 @@
-"""Maps chat errors raised by services to REST responses, in one place."""
+"""Maps chat errors raised by services to REST responses, in one place.
 
+Every error response the API gives passes here, so here it is also counted in
+`chat_errors_total{transport="http"}`, by the same codes the socket uses.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from chat import metrics
 from chat.errors import ChatError
 
 STATUS_BY_CODE = {
@@ -22,5 +29,20 @@ def chat_exception_handler(exc, context):
         response = Response({"detail": exc.detail, "code": exc.code}, status=status)
         if status == 429:
             response["Retry-After"] = str(getattr(exc, "retry_after", 1))
+        metrics.errors.labels("http", exc.code).inc()
         return response
-    return exception_handler(exc, context)
+    response = exception_handler(exc, context)
+    metrics.errors.labels("http", _drf_code(exc, response)).inc()
+    return response
+
+
+def _drf_code(exc, response) -> str:
+    """DRF's own code for its exceptions (not_authenticated, throttled, invalid...);
+    server_error for what it does not handle (Django then answers 500)."""
+    if response is None:
+        return "server_error"
+    if isinstance(exc, Http404):
+        return "not_found"
+    if isinstance(exc, PermissionDenied):
+        return "permission_denied"
+    return getattr(exc, "default_code", "error")

@@ -292,4 +292,56 @@ CHAT_MAX_SOCKETS_PER_USER = env_int("CHAT_MAX_SOCKETS_PER_USER", 10)
 # Who may read /metrics (Prometheus text for this process).
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
 
+LOG_FORMATS = {
+    # For a person at a terminal. `extra` fields are not shown; use json to see them.
+    "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    # One JSON object per line, `extra` fields included, for a log collector.
+    "json": {"()": "chatsite.log_format.JsonFormatter"},
+}
+
+
+def logging_config(log_format: str, level: str) -> dict:
+    """Everything to stderr through one handler on the root logger, in `log_format`.
+
+    Django's own handlers (console when DEBUG, mail_admins) are replaced, so its
+    records go the same way, formatted the same; so do Daphne's and Channels'.
+    """
+    if log_format not in LOG_FORMATS:
+        raise ImproperlyConfigured(
+            f"LOG_FORMAT must be one of {sorted(LOG_FORMATS)}, not {log_format!r}."
+        )
+    through_root = {"handlers": [], "level": level, "propagate": True}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {log_format: LOG_FORMATS[log_format]},
+        "handlers": {
+            "console": {"class": "logging.StreamHandler", "formatter": log_format}
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            **{
+                name: through_root
+                for name in (
+                    "django",
+                    "django.server",
+                    "daphne",
+                    "channels",
+                    "chat",
+                    "chatsite",
+                    "accounts",
+                )
+            },
+            # django-axes announces itself at INFO in every process, every command;
+            # its lockouts are warnings and still come through.
+            "axes": {"handlers": [], "level": "WARNING", "propagate": True},
+        },
+    }
+
+
+# Logs: `text` by default here and in local; production defaults to `json`.
+LOG_FORMAT = os.environ.get("LOG_FORMAT") or "text"
+LOG_LEVEL = (os.environ.get("LOG_LEVEL") or "INFO").upper()
+LOGGING = logging_config(LOG_FORMAT, LOG_LEVEL)
+
 REST_FRAMEWORK["EXCEPTION_HANDLER"] = "chat.api.errors.chat_exception_handler"

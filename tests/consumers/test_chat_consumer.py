@@ -13,7 +13,7 @@ from channels.testing import WebsocketCommunicator
 from chat import services
 from chat.models import Message
 from chatsite.asgi import application
-from tests.layer import group_members
+from tests.layer import group_members, message_create_without_broadcast
 from tests.sockets import (
     frames_until_pong,
     open_chat,
@@ -239,24 +239,12 @@ async def test_gap_in_live_stream_is_filled_from_the_database(ana, bob, general)
     socket = await open_chat(bob)
     await subscribe(socket, "general")
     # Write one message without its broadcast, as if the channel layer had dropped it.
-    lost = await database_sync_to_async(_create_without_broadcast)(general, ana)
+    lost = await database_sync_to_async(message_create_without_broadcast)(general, ana)
     after, _ = await post(room=general, author=ana, body="after", client_id="after")
     first, second = await receive(socket), await receive(socket)
     assert [first["message"]["id"], second["message"]["id"]] == [lost.pk, after.pk]
     assert first["replay"] is False
     await socket.disconnect()
-
-
-def _create_without_broadcast(room, author):
-    from django.db import transaction
-
-    with transaction.atomic():
-        message, _ = services.message_create(
-            room=room, author=author, body="lost", client_id="lost"
-        )
-        # Drop the queued broadcast: the row commits, the event never leaves.
-        transaction.get_connection().run_on_commit.clear()
-    return message
 
 
 async def test_unsubscribe_stops_the_room_events(ana, bob, general):

@@ -79,3 +79,36 @@ def test_production_refuses_to_start_without_a_secret_key():
     result = settings_with({}, module="chatsite.settings.production")
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+LOG_PROBE = (
+    "import json; from django.conf import settings as s; "
+    "print(json.dumps(s.LOG_FORMAT))"
+)
+
+
+def log_format_with(env: dict, module: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k != "LOG_FORMAT"}
+    return subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {LOG_PROBE}"],
+        env={**clean, "SECRET_KEY": "x", "DJANGO_SETTINGS_MODULE": module, **env},
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_logs_are_json_in_production_and_text_elsewhere_by_default():
+    production = log_format_with({}, "chatsite.settings.production")
+    local = log_format_with({}, "chatsite.settings.local")
+    assert json.loads(production.stdout) == "json"
+    assert json.loads(local.stdout) == "text"
+    told = log_format_with({"LOG_FORMAT": "text"}, "chatsite.settings.production")
+    assert json.loads(told.stdout) == "text"
+
+
+def test_an_unknown_log_format_is_refused_at_startup():
+    result = log_format_with({"LOG_FORMAT": "xml"}, "chatsite.settings.local")
+    assert result.returncode != 0
+    assert "LOG_FORMAT must be one of ['json', 'text']" in result.stderr
