@@ -5,6 +5,7 @@ METRICS_ALLOWED_IPS (loopback by default), as a scraper on the host would reach 
 """
 
 import asyncio
+import os
 import time
 import uuid
 
@@ -18,7 +19,8 @@ from chat import metrics
 
 
 async def healthz(request):
-    return JsonResponse({"status": "ok"})
+    # The pid tells apart the workers behind one port (chatsite.serve --workers).
+    return JsonResponse({"status": "ok", "pid": os.getpid()})
 
 
 def _database_ok() -> None:

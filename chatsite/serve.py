@@ -1,23 +1,41 @@
-"""The production server command: Daphne with the chat's socket limits.
+"""The production server command: Daphne with the chat's socket limits, N workers.
 
-    python -m chatsite.serve [--host 127.0.0.1] [--port 8000]
+    python -m chatsite.serve [--host 127.0.0.1] [--port 8000] [--workers N]
 
 Every Daphne option that the protocol depends on is set here, from settings, so that
 the serve command, the tests' servers and a deployment all run the same way.
+
+With `--workers N` (or WEB_CONCURRENCY=N) this process binds the port once and
+supervises N Daphne worker processes that all accept on that one listening socket
+(the kernel hands each new connection to one of them). The workers share nothing but
+Redis: groups, presence and the per-user socket limit live there, so several workers
+need REDIS_URL. A worker that dies is started again; SIGTERM or SIGINT is passed on
+to every worker, which closes its sockets with 1012 (chatsite.daphne_support).
 """
 
 import argparse
+import logging
 import os
+import signal
+import socket
+import subprocess
 import sys
+import time
+
+logger = logging.getLogger("chatsite.serve")
+
+# A worker that keeps dying is restarted at most this often.
+RESTART_DELAY_SECONDS = 1.0
+# How long workers get to close their sockets before they are killed.
+STOP_TIMEOUT_SECONDS = 30.0
 
 
-def daphne_arguments(host: str, port: int) -> list[str]:
+def daphne_arguments(endpoint: list[str]) -> list[str]:
     from django.conf import settings
 
     heartbeat = settings.CHAT_HEARTBEAT_SECONDS
     return [
-        "-b", host,
-        "-p", str(port),
+        *endpoint,
         # Protocol-level pings every heartbeat; a peer that answers none for three
         # heartbeats is dropped (a dead TCP connection that sends no close frame).
         # The application-level rule (no frame for three heartbeats: 4408) is the
@@ -34,19 +52,133 @@ def daphne_arguments(host: str, port: int) -> list[str]:
     ]  # fmt: skip
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    options = parser.parse_args(argv)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings.production")
+def run_daphne(endpoint: list[str]) -> None:
     import django
 
     django.setup()
     from daphne.cli import CommandLineInterface
 
-    sys.argv = ["daphne", *daphne_arguments(options.host, options.port)]
-    CommandLineInterface().run(sys.argv[1:])
+    arguments = daphne_arguments(endpoint)
+    sys.argv = ["daphne", *arguments]
+    CommandLineInterface().run(arguments)
+
+
+class Supervisor:
+    """Runs N workers on one listening socket and keeps them running."""
+
+    def __init__(self, listener: socket.socket, workers: int):
+        self.listener = listener
+        self.count = workers
+        self.workers: dict[int, subprocess.Popen] = {}  # slot -> process
+        self.stopping = False
+
+    def spawn(self, slot: int) -> None:
+        fd = self.listener.fileno()
+        command = [sys.executable, "-m", "chatsite.serve", "--fd", str(fd)]
+        self.workers[slot] = subprocess.Popen(
+            command, pass_fds=(fd,), preexec_fn=_end_with_parent
+        )
+        logger.info("worker %d started (pid %d)", slot, self.workers[slot].pid)
+
+    def stop(self, signum=None, frame=None) -> None:
+        self.stopping = True
+        for process in self.workers.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+        for slot in range(self.count):
+            self.spawn(slot)
+        restart_at: dict[int, float] = {}
+        while not self.stopping:
+            time.sleep(0.2)
+            for slot, process in list(self.workers.items()):
+                if process.poll() is None or self.stopping:
+                    continue
+                # A worker died (a crash, the OOM killer): its sockets' clients
+                # reconnect with `since`; start a replacement, not too eagerly.
+                due = restart_at.setdefault(
+                    slot, time.monotonic() + RESTART_DELAY_SECONDS
+                )
+                if time.monotonic() >= due:
+                    logger.warning(
+                        "worker %d (pid %d) exited with %s; starting it again",
+                        slot, process.pid, process.returncode,
+                    )  # fmt: skip
+                    del restart_at[slot]
+                    self.spawn(slot)
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        for process in self.workers.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        return 0
+
+
+def _end_with_parent() -> None:
+    """In a worker, before exec: SIGTERM it if the supervisor dies (even by SIGKILL),
+    so no worker goes on serving the port on its own."""
+    try:
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:  # not Linux: workers then outlive a killed supervisor
+        pass
+
+
+def listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    listener.listen(4096)
+    listener.set_inheritable(True)
+    return listener
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("WEB_CONCURRENCY", "1")),
+        help="worker processes sharing the port (default: WEB_CONCURRENCY or 1)",
+    )
+    parser.add_argument("--fd", type=int, help=argparse.SUPPRESS)  # a worker's socket
+    options = parser.parse_args(argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings.production")
+    if options.fd is not None:
+        run_daphne(["--fd", str(options.fd)])
+        return
+    if options.workers <= 1:
+        run_daphne(["-b", options.host, "-p", str(options.port)])
+        return
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        parser.error(
+            "--workers above 1 needs REDIS_URL: workers share groups and presence "
+            "through Redis (the in-memory layer is per process)"
+        )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    listener = listen(options.host, options.port)
+    logger.info(
+        "listening on %s:%d with %d workers",
+        options.host,
+        options.port,
+        options.workers,
+    )
+    sys.exit(Supervisor(listener, options.workers).run())
 
 
 if __name__ == "__main__":

@@ -39,9 +39,15 @@ def test_database_url() -> str:
 class ChatServer:
     """One Daphne process; start() waits until it answers HTTP."""
 
-    def __init__(self, port: int | None = None, extra_env: dict | None = None):
+    def __init__(
+        self,
+        port: int | None = None,
+        extra_env: dict | None = None,
+        args: list[str] | None = None,
+    ):
         self.port = port or free_port()
         self.extra_env = extra_env or {}
+        self.args = args or []  # more serve-command options, e.g. --workers 2
         self.process: subprocess.Popen | None = None
         self.log_path = ROOT / "test-artifacts" / f"daphne-{self.port}.log"
 
@@ -65,7 +71,8 @@ class ChatServer:
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for Playwright, not servers
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "chatsite.serve", "--port", str(self.port)],
+            [sys.executable, "-m", "chatsite.serve", "--port", str(self.port)]
+            + self.args,
             cwd=ROOT,
             env=env,
             stdout=log,
