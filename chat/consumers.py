@@ -286,6 +286,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if subscription is not None:
             await self.deliver_live(subscription, event)
 
+    async def chat_catch_up(self, event):
+        """This process noticed the socket is behind its room (chat.presence): a
+        broadcast was lost and no later event revealed the gap."""
+        subscription = self.subscriptions.get(event["room_id"])
+        if subscription is not None and subscription.cursor < event["last_id"]:
+            metrics.layer_gaps_repaired.inc()
+            await self.deliver_from_history(subscription, up_to_id=event["last_id"])
+
     async def chat_message_changed(self, event):
         if self.subscriptions.get(event["room_id"]) is not None:
             await self.send(text_data=event["frame"])

@@ -24,7 +24,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from chat import protocol
+from chat import protocol, selectors
 from chat.events import room_group_name
 
 logger = logging.getLogger(__name__)
@@ -68,6 +68,9 @@ class PresenceRegistry:
         self.groups_refreshed_at = 0.0
         self.pending_broadcasts: dict[int, asyncio.Task] = {}
         self.refresher: asyncio.Task | None = None
+        self.catcher: asyncio.Task | None = None
+        # Each room's newest message id as read at the previous catch-up check.
+        self.newest_before: dict[int, int] = {}
 
     # ---- storage -----------------------------------------------------------------
 
@@ -216,6 +219,49 @@ class PresenceRegistry:
             self.refresher = asyncio.get_running_loop().create_task(
                 self._refresh_forever()
             )
+        if self.catcher is None or self.catcher.done():
+            self.catcher = asyncio.get_running_loop().create_task(
+                self._catch_up_forever()
+            )
+
+    async def _catch_up_forever(self) -> None:
+        while self.local or self.consumers:
+            await asyncio.sleep(settings.CHAT_CATCH_UP_SECONDS)
+            try:
+                await self.catch_up_lagging_sockets()
+            except Exception:
+                logger.warning("catch-up check failed", exc_info=True)
+
+    async def catch_up_lagging_sockets(self) -> None:
+        """Ask every socket still behind a message that was already its room's newest
+        at the previous check to read the rest from the database.
+
+        Live delivery repairs a lost broadcast when the next event's `prev_id`
+        reveals it; this covers the last broadcasts before a quiet spell (the pub/sub
+        layer drops what is published while a process is cut off from Redis). A
+        message committed since the previous check may still be on its way, so only
+        older ones count: on the normal path this sends nothing."""
+        consumers = list(self.consumers)
+        room_ids = {room_id for c in consumers for room_id in c.subscriptions}
+        newest_before, self.newest_before = self.newest_before, {}
+        if not room_ids:
+            return
+        self.newest_before = await database_sync_to_async(
+            selectors.rooms_last_message_ids
+        )(room_ids=room_ids)
+        layer = get_channel_layer()
+        for consumer in consumers:
+            for room_id, subscription in list(consumer.subscriptions.items()):
+                last_id = newest_before.get(room_id, 0)
+                if subscription.cursor < last_id:
+                    await layer.send(
+                        consumer.channel_name,
+                        {
+                            "type": "chat.catch.up",
+                            "room_id": room_id,
+                            "last_id": last_id,
+                        },
+                    )
 
     async def _refresh_forever(self) -> None:
         # One task per process, not one per socket.

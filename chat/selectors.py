@@ -96,6 +96,13 @@ def message_page_before(
     return list(messages.order_by("-id")[:limit])
 
 
+def rooms_last_message_ids(*, room_ids) -> dict[int, int]:
+    """{room id: id of its newest message} for several rooms, in one query."""
+    return dict(
+        Room.objects.filter(pk__in=room_ids).values_list("pk", "last_message_id")
+    )
+
+
 def room_last_message_id(*, room_id: int) -> int:
     return (
         Room.objects.filter(pk=room_id).values_list("last_message_id", flat=True).get()

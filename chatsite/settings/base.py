@@ -266,6 +266,9 @@ if REDIS_URL:
 # Seconds between the frames a client must send; silence for three of them closes
 # the socket with 4408.
 CHAT_HEARTBEAT_SECONDS = env_int("CHAT_HEARTBEAT_SECONDS", 25)
+# How often each process checks that its sockets are not behind their rooms (a lost
+# broadcast that no later event revealed); one small query per check.
+CHAT_CATCH_UP_SECONDS = env_int("CHAT_CATCH_UP_SECONDS", 5)
 # More than this many error or rate-limited answers within the window closes 4429.
 CHAT_FLOOD_MAX_ERRORS = env_int("CHAT_FLOOD_MAX_ERRORS", 20)
 CHAT_FLOOD_WINDOW_SECONDS = env_int("CHAT_FLOOD_WINDOW_SECONDS", 10)
@@ -291,6 +294,11 @@ CHAT_MAX_SOCKETS_PER_USER = env_int("CHAT_MAX_SOCKETS_PER_USER", 10)
 
 # Who may read /metrics (Prometheus text for this process).
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+# Behind a reverse proxy (docs/deploy.md) every connection comes from the proxy:
+# take the client's address from X-Forwarded-For instead, so that throttles, the
+# sign-in lockout and the /metrics allow-list see the real client. Only turn this on
+# when the server is reachable through the proxy alone (the header is forgeable).
+CHAT_PROXY_HEADERS = env_bool("CHAT_PROXY_HEADERS", False)
 
 LOG_FORMATS = {
     # For a person at a terminal. `extra` fields are not shown; use json to see them.

@@ -112,6 +112,30 @@ async def test_redis_restart_while_chatting_loses_and_duplicates_nothing(
         await client.stop()
 
 
+async def test_a_broadcast_lost_while_redis_was_down_arrives_with_no_later_message(
+    servers, throwaway_redis, make_clients, chat_room
+):
+    """The last message before a quiet spell is published while Redis is down: no
+    later event reveals the gap, yet every client gets it (the catch-up check)."""
+    first, second = servers(REDIS_URL=throwaway_redis.url, CHAT_CATCH_UP_SECONDS="1")
+    sender, reader = await make_clients(2, lambda i: [[first, second][i].ws_url])
+    for client in (sender, reader):
+        client.start()
+    await asyncio.gather(sender.subscribed.wait(), reader.subscribed.wait())
+    await sender.send("before the outage")
+    await settle([sender, reader], chat_room)
+
+    throwaway_redis.kill()
+    await sender.send("while Redis is down")  # stored, acknowledged directly
+    await wait_until([sender], lambda: not sender.outbox, 30)
+    throwaway_redis.start()
+    # Nothing else is sent: the reader must still get it, once, in order.
+    await settle([sender, reader], chat_room)
+    await assert_exactly_once_in_order([sender, reader], chat_room)
+    for client in (sender, reader):
+        await client.stop()
+
+
 STORM_CLIENTS = 300
 
 

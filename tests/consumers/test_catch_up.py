@@ -1,0 +1,50 @@
+"""The per-process catch-up check: a socket left behind its room by a lost broadcast
+that no later event revealed is brought up to date from the database, and a socket
+whose broadcast is merely on its way is left alone."""
+
+import pytest
+from channels.db import database_sync_to_async
+
+from chat import services
+from chat.presence import registry
+from tests.layer import message_create_without_broadcast
+from tests.sockets import frames_until_pong, open_chat, receive, subscribe
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def fresh_checks():
+    registry.newest_before.clear()  # what earlier tests' checks noted
+
+
+async def test_a_lost_last_broadcast_is_delivered_at_the_second_check(
+    ana, bob, general
+):
+    socket = await open_chat(bob)
+    await subscribe(socket, "general")
+    lost = await database_sync_to_async(message_create_without_broadcast)(general, ana)
+    # The first check only notes the room's newest id: it may still be in flight.
+    await registry.catch_up_lagging_sockets()
+    assert await frames_until_pong(socket) == []
+    await registry.catch_up_lagging_sockets()
+    frame = await receive(socket)
+    assert frame["type"] == "message.new"
+    assert (frame["message"]["id"], frame["replay"]) == (lost.pk, False)
+    # Up to date now: later checks send nothing more.
+    await registry.catch_up_lagging_sockets()
+    assert await frames_until_pong(socket) == []
+    await socket.disconnect()
+
+
+async def test_a_delivered_message_is_never_sent_again_by_the_check(ana, bob, general):
+    socket = await open_chat(bob)
+    await subscribe(socket, "general")
+    message, _ = await database_sync_to_async(services.message_create)(
+        room=general, author=ana, body="live", client_id="live"
+    )
+    assert (await receive(socket))["message"]["id"] == message.pk
+    await registry.catch_up_lagging_sockets()
+    await registry.catch_up_lagging_sockets()
+    assert await frames_until_pong(socket) == []
+    await socket.disconnect()
