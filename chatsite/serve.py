@@ -7,7 +7,9 @@ the serve command, the tests' servers and a deployment all run the same way.
 
 With `--workers N` (or WEB_CONCURRENCY=N) this process binds the port once and
 supervises N Daphne worker processes that all accept on that one listening socket
-(the kernel hands each new connection to one of them). The workers share nothing but
+(the kernel hands each new connection to one of them); with `--metrics-port P`
+worker i also listens on 127.0.0.1:P+i, so that each worker's /metrics can be
+scraped on its own. The workers share nothing but
 Redis: groups, presence and the per-user socket limit live there, so several workers
 need REDIS_URL. A worker that dies is started again; SIGTERM or SIGINT is passed on
 to every worker, which closes its sockets with 1012 (chatsite.daphne_support).
@@ -48,6 +50,7 @@ def daphne_arguments(endpoint: list[str]) -> list[str]:
         # they are buffered whole; the consumer checks the same limit again.
         "--websocket-max-message-size", str(settings.CHAT_MAX_FRAME_BYTES),
         "--application-close-timeout", "5",
+        *(["--proxy-headers"] if settings.CHAT_PROXY_HEADERS else []),
         "chatsite.asgi:application",
     ]  # fmt: skip
 
@@ -66,15 +69,18 @@ def run_daphne(endpoint: list[str]) -> None:
 class Supervisor:
     """Runs N workers on one listening socket and keeps them running."""
 
-    def __init__(self, listener: socket.socket, workers: int):
+    def __init__(self, listener: socket.socket, workers: int, metrics_port: int | None):
         self.listener = listener
         self.count = workers
+        self.metrics_port = metrics_port
         self.workers: dict[int, subprocess.Popen] = {}  # slot -> process
         self.stopping = False
 
     def spawn(self, slot: int) -> None:
         fd = self.listener.fileno()
         command = [sys.executable, "-m", "chatsite.serve", "--fd", str(fd)]
+        if self.metrics_port is not None:
+            command += ["--private-port", str(self.metrics_port + slot)]
         self.workers[slot] = subprocess.Popen(
             command, pass_fds=(fd,), preexec_fn=_end_with_parent
         )
@@ -151,11 +157,24 @@ def main(argv: list[str] | None = None) -> None:
         default=int(os.environ.get("WEB_CONCURRENCY", "1")),
         help="worker processes sharing the port (default: WEB_CONCURRENCY or 1)",
     )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=int(os.environ["METRICS_PORT"])
+        if "METRICS_PORT" in os.environ
+        else None,
+        help="with several workers: worker i also listens on 127.0.0.1 at this "
+        "port + i, for a scraper to read each worker's /metrics (env METRICS_PORT)",
+    )
     parser.add_argument("--fd", type=int, help=argparse.SUPPRESS)  # a worker's socket
+    parser.add_argument("--private-port", type=int, help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings.production")
     if options.fd is not None:
-        run_daphne(["--fd", str(options.fd)])
+        endpoint = ["--fd", str(options.fd)]
+        if options.private_port is not None:
+            endpoint += ["-e", f"tcp:{options.private_port}:interface=127.0.0.1"]
+        run_daphne(endpoint)
         return
     if options.workers <= 1:
         run_daphne(["-b", options.host, "-p", str(options.port)])
@@ -178,7 +197,7 @@ def main(argv: list[str] | None = None) -> None:
         options.port,
         options.workers,
     )
-    sys.exit(Supervisor(listener, options.workers).run())
+    sys.exit(Supervisor(listener, options.workers, options.metrics_port).run())
 
 
 if __name__ == "__main__":

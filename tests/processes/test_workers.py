@@ -6,7 +6,9 @@ import http.client
 import json
 import os
 import signal
+import socket
 import time
+import urllib.request
 
 import pytest
 import websockets
@@ -14,15 +16,41 @@ from channels.db import database_sync_to_async
 
 from chat import services
 from tests.prometheus import parse
-from tests.servers import ChatServer, next_frame, subscribe_over, websocket_for
+from tests.servers import (
+    ChatServer,
+    free_port,
+    next_frame,
+    subscribe_over,
+    websocket_for,
+)
 from tests.sockets import session_cookie
 
 pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]
 
 
+def two_free_ports() -> int:
+    """A port P with P and P+1 free (for the workers' private metrics ports)."""
+    for _ in range(50):
+        base = free_port()
+        try:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", base + 1))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no two consecutive free ports")
+
+
 @pytest.fixture
-def workers_server(redis_url, transactional_db):
-    server = ChatServer(args=["--workers", "2"]).start()
+def metrics_base():
+    return two_free_ports()
+
+
+@pytest.fixture
+def workers_server(redis_url, transactional_db, metrics_base):
+    server = ChatServer(
+        args=["--workers", "2", "--metrics-port", str(metrics_base)]
+    ).start()
     yield server
     server.stop()
 
@@ -119,3 +147,28 @@ async def test_sigterm_closes_every_workers_sockets_with_1012(
                 await asyncio.wait_for(socket.recv(), 10)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
     assert await asyncio.to_thread(workers_server.process.wait, 35) == 0
+
+
+async def test_each_worker_serves_its_own_metrics_on_a_private_port(
+    workers_server, metrics_base, make_user, general
+):
+    sockets = []
+    for index in range(6):
+        user = await database_sync_to_async(make_user)(f"p{index}")
+        await database_sync_to_async(services.room_join)(user=user, room=general)
+        sockets.append(await websocket_for(workers_server, await session_cookie(user)))
+    by_worker = await sockets_by_worker(workers_server, len(sockets))
+
+    def private(port):
+        base = f"http://127.0.0.1:{port}"
+        with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:
+            pid = json.loads(response.read())["pid"]
+        with urllib.request.urlopen(f"{base}/metrics", timeout=5) as response:
+            return pid, parse(response.read().decode())["chat_open_sockets"]
+
+    answers = dict(
+        [await asyncio.to_thread(private, metrics_base + i) for i in range(2)]
+    )
+    assert answers == by_worker  # one port per worker, each its own numbers
+    for socket_ in sockets:
+        await socket_.close()
