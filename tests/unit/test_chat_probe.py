@@ -10,6 +10,7 @@ import time
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from tests import servers
@@ -48,9 +49,8 @@ def test_probe_round_trips_through_the_in_memory_layer(settings):
 def test_probe_round_trips_through_redis(redis_url):
     report = probe("--count", "4")
     assert report["status"] == "ok"
-    assert report["channel_layer"]["backend"].startswith(
-        "channels_redis.core.RedisChannelLayer at redis://"
-    )
+    backend = settings.CHANNEL_LAYERS["default"]["BACKEND"]
+    assert report["channel_layer"]["backend"].startswith(f"{backend} at redis://")
     assert_round_trips(report["channel_layer"], 4)
 
 
@@ -120,9 +120,13 @@ def test_probe_gives_up_after_the_timeout_when_the_layer_never_answers():
     report = json.loads(result.stdout)
     assert report["status"] == "failed"
     assert report["database"]["status"] == "ok"
-    assert report["channel_layer"]["error"] == (
-        f"channels_redis.core.RedisChannelLayer at redis://127.0.0.1:{port}/0 "
-        "did not answer within 1 s while joining a group"
+    error = report["channel_layer"]["error"]
+    backend = settings.CHANNEL_LAYERS["default"]["BACKEND"]
+    assert error.startswith(f"{backend} at redis://127.0.0.1:{port}/0 ")
+    # The core layer is cut off by the probe's own timeout; the pub/sub layer's
+    # client times out reading first. Either way the message says what and where.
+    assert error.endswith("did not answer within 1 s while joining a group") or (
+        "failed while joining a group: TimeoutError" in error
     )
-    assert "did not answer within 1 s" in result.stderr
+    assert error in result.stderr
     assert elapsed < 30

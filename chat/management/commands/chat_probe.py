@@ -16,6 +16,7 @@ import uuid
 from urllib.parse import urlsplit
 
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
@@ -119,7 +120,9 @@ async def round_trip(layer, group: str, channel: str) -> float:
 
 async def close_connections(layer) -> None:
     # channels-redis keeps a pool per event loop; this loop ends with the command.
-    close = getattr(layer, "close_pools", None)
+    # The pub/sub layer has no close_pools; its flush() closes its connections (and
+    # forgets its groups and channels, which are only the probe's own here).
+    close = getattr(layer, "close_pools", None) or getattr(layer, "flush", None)
     if close is not None:
         try:
             async with asyncio.timeout(1):
@@ -132,7 +135,8 @@ def layer_location(layer) -> str:
     """The backend and, for Redis, its addresses without passwords."""
     name = f"{type(layer).__module__}.{type(layer).__name__}"
     addresses = []
-    for host in getattr(layer, "hosts", None) or []:
+    config = settings.CHANNEL_LAYERS["default"].get("CONFIG", {})
+    for host in config.get("hosts") or []:
         address = host.get("address") if isinstance(host, dict) else host
         if isinstance(address, str):
             parts = urlsplit(address)
