@@ -24,6 +24,7 @@ every answer so a run can show the load generator was not the bottleneck.
 import argparse
 import asyncio
 import json
+import random
 import sys
 import time
 
@@ -221,6 +222,10 @@ class Worker:
         count = max(1, int(rate * seconds))
         room = self.config["clients"][client.user_data["index"]]["room"]
         prefix = f"{client.user_data['index']}-{tag}"
+        # Senders of different rooms start at random points of their first interval:
+        # in step, every room's message would leave at the same instant, and the
+        # benchmark would measure bursts instead of a rate.
+        start_at += random.random() / rate if self.config.get("stagger", True) else 0
         for seq in range(count):
             delay = start_at + seq / rate - loop.time()
             if delay > 0:

@@ -596,10 +596,17 @@ class Session:
 
 
 def ladder(
-    session: Session, options, *, senders_of, levels: list[float], label: str
+    session: Session,
+    options,
+    *,
+    senders_of,
+    levels: list[float],
+    label: str,
+    every_level: bool = False,
 ) -> list[dict]:
-    """Step up the load; stop at the first unclean step. `senders_of(level)` gives
-    {client index: messages/s} for one step."""
+    """Step up the load; stop at the first unclean step (with `every_level`, only
+    once the server is overwhelmed: loss, or p99 over 2 s). `senders_of(level)`
+    gives {client index: messages/s} for one step."""
     phases = []
     for step, level in enumerate(levels):
         tag = f"{label}{step}x{uuid.uuid4().hex[:4]}"
@@ -614,7 +621,10 @@ def ladder(
         result["level"] = level
         phases.append(result)
         print_phase(session.target, result)
-        if not result["clean"]:
+        overwhelmed = (
+            result["received"] < result["expected"] or (result["p99_ms"] or 0) > 2000
+        )
+        if overwhelmed or (not result["clean"] and not every_level):
             break
         time.sleep(1.0)
     return phases
@@ -683,6 +693,7 @@ def scenario_s2(options, targets, cookies) -> dict:
                     senders_of=lambda level, first=first, rooms=rooms: {
                         i: level / clients for i in first
                     },
+                    every_level=True,
                 )
             finally:
                 session.close()
@@ -874,9 +885,7 @@ def main() -> None:
     )
     parser.add_argument("--s2-clients", type=int, default=1000)
     parser.add_argument("--s2-rooms", default="1,10,50")
-    parser.add_argument(
-        "--s2-levels", default="2000,4000,8000,12000,16000,20000,24000,32000,40000"
-    )
+    parser.add_argument("--s2-levels", default="1000,2000,4000,6000,8000")
     parser.add_argument("--s3-sizes", default="2000,5000")
     parser.add_argument("--s4-senders-per-room", type=int, default=5)
     parser.add_argument(
