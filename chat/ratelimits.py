@@ -9,7 +9,8 @@ price of one cache round trip per check, and still bounds a flood. Staff are exe
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 
 from chat.errors import RateLimited
 
@@ -21,21 +22,20 @@ def parse_rate(text: str) -> tuple[int, int]:
 
 
 def check_send(user) -> None:
-    """Count one message for the user, or raise RateLimited (nothing is counted then
-    beyond the refused attempt, which is what keeps a flooding client refused)."""
+    """Count one message for the user, or raise RateLimited (a refused attempt is
+    counted too, which is what keeps a flooding client refused)."""
     if user.is_staff:
         return
     now = time.time()
-    rates = {
-        "burst": settings.CHAT_SEND_BURST,
-        "sustained": settings.CHAT_SEND_SUSTAINED,
-    }
-    for name, rate in rates.items():
-        count, seconds = parse_rate(rate)
+    windows = []
+    for name in ("burst", "sustained"):
+        count, seconds = parse_rate(getattr(settings, f"CHAT_SEND_{name.upper()}"))
         window = int(now // seconds)
         key = f"send-rate:{name}:{user.pk}:{window}"
-        sent = _increment(key, timeout=seconds + 1)
-        if sent > count:
+        windows.append((key, count, seconds, window))
+    sent = _increment_all([(key, seconds + 1) for key, _, seconds, _ in windows])
+    for (_, count, seconds, window), so_far in zip(windows, sent, strict=True):
+        if so_far > count:
             retry = int((window + 1) * seconds - now) + 1
             raise RateLimited(
                 f"You are sending too fast ({count} messages per {seconds} s); "
@@ -44,8 +44,26 @@ def check_send(user) -> None:
             )
 
 
+def _increment_all(keys: list[tuple[str, int]]) -> list[int]:
+    """Add one to each (key, timeout) counter and return the new counts."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        # One round trip for every counter: this runs for every message sent, on the
+        # thread that stores messages, and Django's incr() costs two per key
+        # (EXISTS, then INCRBY). Uses the cache's own client and key prefix.
+        client = backend._cache.get_client(write=True)
+        with client.pipeline(transaction=False) as pipe:
+            for key, timeout in keys:
+                full_key = backend.make_and_validate_key(key)
+                pipe.incr(full_key)
+                pipe.expire(full_key, timeout)
+            results = pipe.execute()
+        return results[::2]
+    return [_increment(key, timeout=timeout) for key, timeout in keys]
+
+
 def _increment(key: str, *, timeout: int) -> int:
-    # One round trip when the window exists (INCR on Redis), two when it starts.
+    # Any other cache: incr, or add when the window starts.
     try:
         return cache.incr(key)
     except ValueError:
