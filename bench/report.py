@@ -118,7 +118,7 @@ def s5_table(s5: dict) -> str:
 
 def svg_plot(s1: dict, title: str) -> str:
     """p50 (dashed) and p99 (solid) latency against offered deliveries/s."""
-    width, height, left, bottom, top, right = 720, 420, 70, 50, 40, 180
+    width, height, left, bottom, top, right = 800, 420, 70, 50, 40, 250
     series = {t: r["phases"] for t, r in s1.items() if r["phases"]}
     xs = [p["deliveries_per_s"] for ps in series.values() for p in ps]
     ys = [p["p99_ms"] or 0 for ps in series.values() for p in ps]
