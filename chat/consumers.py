@@ -24,6 +24,7 @@ from chat.errors import ChatError, NotSubscribed
 from chat.events import user_group_name
 from chat.models import Room
 from chat.presence import registry as presence
+from chatsite import daphne_support
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        # While a handler runs, the layer's direct fan-out leaves this socket's
+        # events in its queue: they are delivered after it, in order.
+        self.handling = True
+        try:
+            await handler(message)
+        finally:
+            self.handling = False
 
     # ---- connection hooks -------------------------------------------------------
 
@@ -78,6 +85,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.error_times: deque[float] = deque()
         self.heartbeat_timer: asyncio.TimerHandle | None = None
         self.heartbeat_close_task: asyncio.Task | None = None
+        self.handling = False
+        self.direct_layer = None  # the layer's direct fan-out, when registered
         if (
             self.user is None
             or not self.user.is_authenticated
@@ -111,6 +120,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
         metrics.open_sockets.inc()
         await self.accept()
+        self.register_direct_delivery()
         heartbeat = settings.CHAT_HEARTBEAT_SECONDS
         await self.send_frame(
             {
@@ -128,6 +138,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.user is None or not self.user.is_authenticated or self.cleaned_up:
             return
         self.cleaned_up = True
+        if self.direct_layer is not None:
+            self.direct_layer.discard_direct_receiver(self.channel_name)
         await presence.disconnected(self)
         metrics.open_sockets.dec()
         await self.channel_layer.group_discard(
@@ -353,6 +365,35 @@ class ChatConsumer(AsyncWebsocketConsumer):
         subscription.cursor = event["id"]
         metrics.delivered_live.inc()
         metrics.broadcast_latency.observe_since(event.get("sent_at"))
+
+    def register_direct_delivery(self):
+        """Let the layer write new messages straight to this socket (chat.layers):
+        only with the fan-out layer under Daphne."""
+        transport = self.scope.get("chat.transport")
+        setter = getattr(self.channel_layer, "set_direct_receiver", None)
+        if transport is not None and setter is not None:
+            self.wire = transport
+            setter(self.channel_name, self.deliver_direct)
+            self.direct_layer = self.channel_layer
+
+    def deliver_direct(self, event: dict, frame: bytes) -> bool:
+        """Called by the layer, outside this consumer's task, for a new message: take
+        it (True) only when that is exactly what `deliver_live` would do with no
+        database work; otherwise (False) it goes through the queue as usual."""
+        if self.handling or self.closing:
+            return False
+        subscription = self.subscriptions.get(event["room_id"])
+        if subscription is None or event["id"] <= subscription.cursor:
+            return True  # not subscribed, or already delivered: nothing to send
+        if event["prev_id"] != subscription.cursor:
+            return False  # a gap: the consumer reads it from the database first
+        if not daphne_support.write_frame(self.wire, frame):
+            return False
+        subscription.cursor = event["id"]
+        metrics.delivered_live.inc()
+        metrics.delivered_direct.inc()
+        metrics.broadcast_latency.observe_since(event.get("sent_at"))
+        return True
 
     async def drop_subscription(self, subscription: Subscription):
         room = subscription.room

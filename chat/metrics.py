@@ -248,6 +248,12 @@ broadcast_failures = Counter(
     "Events the channel layer refused (group_send raised), by event type.",
     labelnames=("event",),
 )
+direct_fanout = Counter(
+    "chat_direct_fanout_total",
+    "Live message frames the channel layer wrote straight to an idle, in-order "
+    "socket (chat.layers), also counted in chat_messages_delivered_total.",
+)
+delivered_direct = direct_fanout
 layer_gaps_repaired = Counter(
     "chat_layer_gaps_repaired_total",
     "Live events that showed a socket had missed earlier messages (dropped by the "
@@ -288,6 +294,7 @@ ALL = [
     messages_delivered,
     broadcast_latency,
     broadcast_failures,
+    direct_fanout,
     layer_gaps_repaired,
     slow_consumer_disconnects,
     errors,

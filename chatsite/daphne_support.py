@@ -13,6 +13,9 @@
 - Access log: Daphne writes one line per HTTP request and per socket connect and
   disconnect to stdout, in its own format. We send it through `logging` instead
   (logger `daphne.access`), so it comes out in LOG_FORMAT with everything else.
+- Direct writes: the connection's protocol is put in the WebSocket scope
+  (`chat.transport`) so that the layer's direct fan-out can write a ready frame
+  to it (`write_frame`), with the same slow-consumer check.
 - Graceful shutdown: on SIGTERM Daphne cancels every application and drops the
   connections (clients would see 1006). We run first, in the reactor's "before
   shutdown" phase: every local socket is closed with 1012 and cleaned up (groups,
@@ -41,6 +44,7 @@ def install() -> None:
     _close_properly_on_protocol_errors()
     _allow_server_close_codes()
     _limit_unsent_bytes()
+    _expose_the_socket_to_the_consumer()
     _access_log_through_logging()
     _close_sockets_on_shutdown()
 
@@ -83,34 +87,68 @@ def unsent_bytes(transport) -> int:
         return 0
 
 
+def _abort_if_slow(protocol) -> None:
+    """Abort the connection once more than CHAT_SLOW_CONSUMER_BYTES wait unsent."""
+    if protocol.transport is None:
+        return
+    unsent = unsent_bytes(protocol.transport)
+    if unsent <= settings.CHAT_SLOW_CONSUMER_BYTES:
+        return
+    protocol.aborted_as_slow = True
+    client = getattr(protocol, "client_addr", None)
+    logger.warning(
+        "aborting a slow consumer: %d bytes unsent",
+        unsent,
+        extra={
+            "unsent_bytes": unsent,
+            "client": f"{client[0]}:{client[1]}" if client else None,
+        },
+    )
+    from chat.metrics import slow_consumer_disconnects
+
+    slow_consumer_disconnects.inc()
+    protocol.transport.abortConnection()
+
+
 def _limit_unsent_bytes() -> None:
     from daphne.ws_protocol import WebSocketProtocol
 
     original = WebSocketProtocol.serverSend
-    limit = settings.CHAT_SLOW_CONSUMER_BYTES
 
     def serverSend(self, content, binary=False):
         if getattr(self, "aborted_as_slow", False):
             return
         original(self, content, binary)
-        if self.transport is not None and unsent_bytes(self.transport) > limit:
-            self.aborted_as_slow = True
-            unsent = unsent_bytes(self.transport)
-            client = getattr(self, "client_addr", None)
-            logger.warning(
-                "aborting a slow consumer: %d bytes unsent",
-                unsent,
-                extra={
-                    "unsent_bytes": unsent,
-                    "client": f"{client[0]}:{client[1]}" if client else None,
-                },
-            )
-            from chat.metrics import slow_consumer_disconnects
-
-            slow_consumer_disconnects.inc()
-            self.transport.abortConnection()
+        _abort_if_slow(self)
 
     WebSocketProtocol.serverSend = serverSend
+
+
+def _expose_the_socket_to_the_consumer() -> None:
+    """Put the connection's Daphne protocol in the WebSocket scope under
+    `chat.transport`, for the direct fan-out (chat.layers)."""
+    from daphne.server import Server
+
+    original = Server.create_application
+
+    def create_application(self, protocol, scope):
+        if scope.get("type") == "websocket":
+            scope = {**scope, "chat.transport": protocol}
+        return original(self, protocol, scope)
+
+    Server.create_application = create_application
+
+
+def write_frame(protocol, frame: bytes) -> bool:
+    """Write a ready WebSocket frame to an open Daphne connection, bypassing the
+    per-message path; False when the connection is not open (nothing written)."""
+    if getattr(protocol, "aborted_as_slow", False):
+        return True  # being dropped: the client recovers with `since`
+    if protocol.state != protocol.STATE_OPEN or protocol.transport is None:
+        return False
+    protocol.transport.write(frame)
+    _abort_if_slow(protocol)
+    return True
 
 
 def _access_log_through_logging() -> None:

@@ -161,7 +161,7 @@ REDIS_LAYER_HOSTS = [
 if REDIS_URL and CHAT_CHANNEL_LAYER == "pubsub":
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": "chat.layers.FanoutChannelLayer",
             "CONFIG": {"hosts": REDIS_LAYER_HOSTS, "prefix": CHANNEL_LAYER_PREFIX},
         }
     }
