@@ -5,8 +5,10 @@ import asyncio
 import json
 
 import pytest
+import redis.asyncio
 import websockets
 from channels.db import database_sync_to_async
+from django.conf import settings
 
 from tests.servers import ChatServer, next_frame, subscribe_over, websocket_for
 from tests.sockets import session_cookie
@@ -95,3 +97,41 @@ async def test_rest_notify_on_one_server_reaches_the_users_sockets_on_both(
             "data": {"text": "maintenance at noon"},
         }
         await socket.close()
+
+
+@pytest.fixture
+def two_core_layer_servers(redis_url, transactional_db):
+    """Two servers on channels-redis's core layer (CHAT_CHANNEL_LAYER=core), the
+    alternative to the default pub/sub layer."""
+    env = {"CHAT_CHANNEL_LAYER": "core"}
+    servers = [ChatServer(extra_env=env).start(), ChatServer(extra_env=env).start()]
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+async def test_the_core_layer_carries_messages_between_servers_in_order(
+    two_core_layer_servers, ana, bob, general
+):
+    first, second = two_core_layer_servers
+    ana_socket, bob_socket = await connect(first, ana), await connect(second, bob)
+    for socket in (ana_socket, bob_socket):
+        await subscribe_over(socket, "general")
+    # The core layer keeps each group's member channels in Redis: both sockets.
+    client = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+    try:
+        key = f"{settings.CHANNEL_LAYER_PREFIX}:group:{general.group_name}"
+        assert await client.zcard(key) == 2
+    finally:
+        await client.aclose()
+    for index in range(10):
+        frame = {"type": "message.send", "room": "general", "body": f"c{index}"}
+        await ana_socket.send(json.dumps({**frame, "client_id": f"core{index}"}))
+    for socket in (ana_socket, bob_socket):
+        bodies = [
+            (await next_frame(socket, "message.new"))["message"]["body"]
+            for _ in range(10)
+        ]
+        assert bodies == [f"c{index}" for index in range(10)]
+    await ana_socket.close()
+    await bob_socket.close()
