@@ -155,9 +155,12 @@ class PresenceRegistry:
         self.local[room_id].add((user_id, channel))
         self.slugs[room_id] = room_slug
         if settings.REDIS_URL:
-            await self._redis().zadd(
-                self._key(room_id), {f"{user_id}:{channel}": time.time() + _entry_ttl()}
-            )
+            key = self._key(room_id)
+            async with self._redis().pipeline(transaction=False) as pipe:
+                pipe.zadd(key, {f"{user_id}:{channel}": time.time() + _entry_ttl()})
+                # The room's key goes too once no process refreshes it any more.
+                pipe.expire(key, int(_entry_ttl()) + 1)
+                await pipe.execute()
             self._ensure_refresher()
         self.schedule_broadcast(room_id)
 
@@ -314,8 +317,9 @@ class PresenceRegistry:
                 expiry = now + _entry_ttl()
                 pipe.zadd(key, {f"{u}:{c}": expiry for u, c in sockets}, xx=True)
                 pipe.zremrangebyscore(key, "-inf", now)
+                pipe.expire(key, int(_entry_ttl()) + 1)
             results = await pipe.execute()
-        for (room_id, _), removed in zip(rooms, results[1::2], strict=True):
+        for (room_id, _), removed in zip(rooms, results[1::3], strict=True):
             if removed:
                 self.schedule_broadcast(room_id)
 

@@ -76,3 +76,21 @@ async def test_rest_presence_lists_online_members(ana, bob, general):
     assert response.status_code == 200
     assert response.json() == {"online": [{"id": ana.pk, "username": "ana"}]}
     await socket.disconnect()
+
+
+async def test_a_rooms_presence_key_expires_unless_refreshed(redis_url, ana, general):
+    """A room's presence set in Redis carries an expiry, so the set of a room whose
+    processes all died does not stay behind for ever."""
+    import redis.asyncio
+    from django.conf import settings
+
+    socket = await open_chat(ana)
+    await subscribe(socket, "general")
+    client = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+    try:
+        key = f"{settings.CHANNEL_LAYER_PREFIX}:presence:{general.pk}"
+        ttl = await client.ttl(key)
+        assert 0 < ttl <= 3 * settings.CHAT_HEARTBEAT_SECONDS + 6
+    finally:
+        await client.aclose()
+    await socket.disconnect()
