@@ -885,12 +885,14 @@ def main() -> None:
     )
     parser.add_argument("--s2-clients", type=int, default=1000)
     parser.add_argument("--s2-rooms", default="1,10,50")
-    parser.add_argument("--s2-levels", default="1000,2000,4000,6000,8000")
+    parser.add_argument("--s2-levels", default="1000,2000,4000,6000,8000,12000")
     parser.add_argument("--s3-sizes", default="2000,5000")
-    parser.add_argument("--s4-senders-per-room", type=int, default=5)
+    # One sender per room: with more, a low rate rounds to one message per sender
+    # per step and neighbouring levels send the same number of messages.
+    parser.add_argument("--s4-senders-per-room", type=int, default=1)
     parser.add_argument(
         "--s4-levels",
-        default="50,100,200,300,400,600,800,1000,1200,1600",
+        default="50,100,150,200,300,400,600,800",
         help="messages per second over all rooms",
     )
     parser.add_argument("--s5-clients", type=int, default=500)

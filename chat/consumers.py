@@ -391,7 +391,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return False
         subscription.cursor = event["id"]
         metrics.delivered_live.inc()
-        metrics.delivered_direct.inc()
+        metrics.direct_fanout.inc()
         metrics.broadcast_latency.observe_since(event.get("sent_at"))
         return True
 

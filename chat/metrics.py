@@ -253,7 +253,6 @@ direct_fanout = Counter(
     "Live message frames the channel layer wrote straight to an idle, in-order "
     "socket (chat.layers), also counted in chat_messages_delivered_total.",
 )
-delivered_direct = direct_fanout
 layer_gaps_repaired = Counter(
     "chat_layer_gaps_repaired_total",
     "Live events that showed a socket had missed earlier messages (dropped by the "
