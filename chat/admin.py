@@ -10,10 +10,19 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from chat import selectors, services
 from chat.errors import ChatError
-from chat.models import Membership, Message, ModerationAction, Room, RoomBan
+from chat.models import (
+    Membership,
+    Message,
+    MessageRevision,
+    ModerationAction,
+    Room,
+    RoomBan,
+)
 
 User = get_user_model()
 
@@ -26,9 +35,15 @@ def run_for_each(modeladmin, request, objects, action, done: str) -> None:
             action(item)
             succeeded += 1
         except ChatError as error:
-            refused.append(f"{item}: {error.detail}")
+            refused.append(
+                _("%(item)s: %(detail)s") % {"item": item, "detail": error.detail}
+            )
     if succeeded:
-        modeladmin.message_user(request, f"{done}: {succeeded}.", messages.SUCCESS)
+        modeladmin.message_user(
+            request,
+            _("%(done)s: %(count)d.") % {"done": done, "count": succeeded},
+            messages.SUCCESS,
+        )
     for refusal in refused[:10]:
         modeladmin.message_user(request, refusal, messages.WARNING)
 
@@ -46,16 +61,18 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Room)
 class RoomAdmin(admin.ModelAdmin):
-    list_display = ["slug", "name", "is_private", "owner", "created_at"]
-    list_filter = ["is_private"]
+    list_display = ["slug", "name", "kind", "is_private", "owner", "created_at"]
+    list_filter = ["kind", "is_private"]
     search_fields = ["slug", "name", "topic"]
     raw_id_fields = ["owner"]
     readonly_fields = ["last_message_id", "created_at"]
     inlines = [MembershipInline]
 
 
-def _mute_action(minutes: int, label: str):
-    @admin.action(description=f"Mute for {label}")
+def _mute_action(minutes: int, description, done):
+    """An action muting for `minutes`; `description` and `done` are lazy strings."""
+
+    @admin.action(description=description)
     def mute(modeladmin, request, queryset):
         run_for_each(
             modeladmin,
@@ -65,7 +82,7 @@ def _mute_action(minutes: int, label: str):
                 room=m.room, actor=request.user, user=m.user, minutes=minutes,
                 reason="admin",
             ),
-            f"Muted for {label}",
+            str(done),
         )  # fmt: skip
 
     mute.__name__ = f"mute_{minutes}"
@@ -81,14 +98,24 @@ class MembershipAdmin(admin.ModelAdmin):
     readonly_fields = ["joined_at", "last_read_id", "muted_until", "mute_reason"]
     list_select_related = ["user", "room"]
     actions = [
-        _mute_action(10, "10 minutes"),
-        _mute_action(60, "1 hour"),
-        _mute_action(60 * 24, "24 hours"),
+        _mute_action(
+            10,
+            gettext_lazy("Mute for 10 minutes"),
+            gettext_lazy("Muted for 10 minutes"),
+        ),
+        _mute_action(
+            60, gettext_lazy("Mute for 1 hour"), gettext_lazy("Muted for 1 hour")
+        ),
+        _mute_action(
+            60 * 24,
+            gettext_lazy("Mute for 24 hours"),
+            gettext_lazy("Muted for 24 hours"),
+        ),
         "unmute",
         "ban",
     ]
 
-    @admin.action(description="Unmute")
+    @admin.action(description=gettext_lazy("Unmute"))
     def unmute(self, request, queryset):
         run_for_each(
             self,
@@ -97,10 +124,10 @@ class MembershipAdmin(admin.ModelAdmin):
             lambda m: services.member_unmute(
                 room=m.room, actor=request.user, user=m.user
             ),
-            "Unmuted",
+            _("Unmuted"),
         )
 
-    @admin.action(description="Ban from the room (removes them, live)")
+    @admin.action(description=gettext_lazy("Ban from the room (removes them, live)"))
     def ban(self, request, queryset):
         run_for_each(
             self,
@@ -109,7 +136,7 @@ class MembershipAdmin(admin.ModelAdmin):
             lambda m: services.member_ban(
                 room=m.room, actor=request.user, user=m.user, reason="admin"
             ),
-            "Banned",
+            _("Banned"),
         )
 
 
@@ -130,7 +157,7 @@ class RoomBanAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # lifting a ban is the "Unban" action, which is audited
 
-    @admin.action(description="Unban")
+    @admin.action(description=gettext_lazy("Unban"))
     def unban(self, request, queryset):
         run_for_each(
             self,
@@ -139,7 +166,7 @@ class RoomBanAdmin(admin.ModelAdmin):
             lambda ban: services.member_unban(
                 room=ban.room, actor=request.user, user=ban.user
             ),
-            "Unbanned",
+            _("Unbanned"),
         )
 
 
@@ -147,11 +174,11 @@ class RoomBanAdmin(admin.ModelAdmin):
 
 
 class DeletedFilter(admin.SimpleListFilter):
-    title = "deleted"
+    title = gettext_lazy("deleted")
     parameter_name = "deleted"
 
     def lookups(self, request, model_admin):
-        return [("yes", "deleted"), ("no", "visible")]
+        return [("yes", _("deleted")), ("no", _("visible"))]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
@@ -177,11 +204,32 @@ class MessageAdminForm(forms.ModelForm):
             if self.instance.pk is None and room and author:
                 if selectors.membership_of(user=author, room=room) is None:
                     raise forms.ValidationError(
-                        "The author is not a member of that room."
+                        _("The author is not a member of that room.")
                     )
         except ChatError as error:
             raise forms.ValidationError(error.detail) from None
         return cleaned
+
+
+class MessageRevisionInline(admin.TabularInline):
+    """The texts a message had before each edit, oldest first: read-only, since
+    they are the record of what was said."""
+
+    model = MessageRevision
+    extra = 0
+    fields = ["created_at", "editor", "body"]
+    readonly_fields = fields
+    verbose_name = gettext_lazy("earlier version")
+    verbose_name_plural = gettext_lazy("earlier versions (text before each edit)")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Message)
@@ -195,6 +243,7 @@ class MessageAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "edited_at", "deleted_at"]
     list_select_related = ["room", "author"]
     date_hierarchy = "created_at"
+    inlines = [MessageRevisionInline]
     actions = [
         "delete_messages",
         "restore_messages",
@@ -209,19 +258,27 @@ class MessageAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)
         return actions
 
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []  # a new message has no past
+
     def get_readonly_fields(self, request, obj=None):
         # Room, author and idempotency key are fixed once a message exists.
         if obj is not None:
             return [*self.readonly_fields, "room", "author", "client_id"]
         return self.readonly_fields
 
-    @admin.display(description="body")
+    @admin.display(description=gettext_lazy("body"))
     def short_body(self, message):
         return message.body[:80]
 
     def save_model(self, request, obj, form, change):
         if change:
-            services.message_edit(message=obj, editor=obj.author, body=obj.body)
+            try:
+                services.message_edit(message=obj, editor=obj.author, body=obj.body)
+            except ChatError as error:
+                # The edit rules (window, mute, rate) hold here too; nothing was
+                # saved, and the change page says why.
+                self.message_user(request, error.detail, messages.ERROR)
         else:
             message, _ = services.message_create(
                 room=obj.room, author=obj.author, body=obj.body, client_id=obj.client_id
@@ -235,7 +292,9 @@ class MessageAdmin(admin.ModelAdmin):
         for message in queryset.select_related("room"):
             services.message_delete(message=message, actor=request.user, reason="admin")
 
-    @admin.action(description="Delete messages (disappear from open pages)")
+    @admin.action(
+        description=gettext_lazy("Delete messages (disappear from open pages)")
+    )
     def delete_messages(self, request, queryset):
         run_for_each(
             self,
@@ -244,10 +303,10 @@ class MessageAdmin(admin.ModelAdmin):
             lambda m: services.message_delete(
                 message=m, actor=request.user, reason="admin"
             ),
-            "Deleted",
+            _("Deleted"),
         )
 
-    @admin.action(description="Restore messages")
+    @admin.action(description=gettext_lazy("Restore messages"))
     def restore_messages(self, request, queryset):
         run_for_each(
             self,
@@ -256,11 +315,13 @@ class MessageAdmin(admin.ModelAdmin):
             lambda m: services.message_restore(
                 message=m, actor=request.user, reason="admin"
             ),
-            "Restored",
+            _("Restored"),
         )
 
     @admin.action(
-        description="Ban the authors from those rooms and delete their messages"
+        description=gettext_lazy(
+            "Ban the authors from those rooms and delete their messages"
+        )
     )
     def ban_authors(self, request, queryset):
         pairs = {(m.room, m.author) for m in queryset.select_related("room", "author")}
@@ -277,9 +338,11 @@ class MessageAdmin(admin.ModelAdmin):
                     message=message, actor=request.user, reason="spam"
                 )
 
-        run_for_each(self, request, pairs, ban, "Banned authors")
+        run_for_each(self, request, pairs, ban, _("Banned authors"))
 
-    @admin.action(description="Deactivate the authors' accounts (site-wide, live)")
+    @admin.action(
+        description=gettext_lazy("Deactivate the authors' accounts (site-wide, live)")
+    )
     def deactivate_authors(self, request, queryset):
         authors = {m.author for m in queryset.select_related("author")}
         run_for_each(
@@ -289,7 +352,7 @@ class MessageAdmin(admin.ModelAdmin):
             lambda user: services.user_deactivate(
                 actor=request.user, user=user, reason="admin"
             ),
-            "Deactivated",
+            _("Deactivated"),
         )
 
 
@@ -324,7 +387,11 @@ admin.site.unregister(User)
 class ChatUserAdmin(UserAdmin):
     actions = ["deactivate"]
 
-    @admin.action(description="Deactivate (signs out everywhere, closes sockets live)")
+    @admin.action(
+        description=gettext_lazy(
+            "Deactivate (signs out everywhere, closes sockets live)"
+        )
+    )
     def deactivate(self, request, queryset):
         run_for_each(
             self,
@@ -333,7 +400,7 @@ class ChatUserAdmin(UserAdmin):
             lambda user: services.user_deactivate(
                 actor=request.user, user=user, reason="admin"
             ),
-            "Deactivated",
+            _("Deactivated"),
         )
 
     def save_model(self, request, obj, form, change):

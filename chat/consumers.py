@@ -18,9 +18,11 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
 
-from chat import metrics, protocol, selectors, services
-from chat.errors import ChatError, NotSubscribed
+from chat import languages, metrics, protocol, reactions, selectors, services
+from chat.errors import ChatError, NotFound, NotSubscribed
 from chat.events import user_group_name
 from chat.models import Room
 from chat.presence import registry as presence
@@ -77,6 +79,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # ---- connection hooks -------------------------------------------------------
 
     async def connect(self):
+        # Channels runs every handler of this consumer in one asyncio task, and
+        # Django's active language is a context variable: activated here, it holds
+        # for this socket's later frames and events, and database_sync_to_async
+        # carries it into the services' threads (tests/consumers/test_languages.py).
+        translation.activate(languages.socket_language(self.scope))
         self.user = self.scope.get("user")
         self.subscriptions: dict[int, Subscription] = {}  # by room id
         self.closing = False
@@ -97,7 +104,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 "socket refused: unauthenticated", extra={"reason": "unauthenticated"}
             )
             await self.accept()
-            await self.send_error("unauthenticated", "Sign in first.", None)
+            await self.send_error("unauthenticated", _("Sign in first."), None)
             await self.close_with(CLOSE_UNAUTHENTICATED)
             return
         if not await presence.connected(self, user_id=self.user.pk):
@@ -108,8 +115,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.accept()
             await self.send_error(
                 "too_many_connections",
-                f"At most {settings.CHAT_MAX_SOCKETS_PER_USER} open connections per "
-                "account; close another tab first.",
+                _(
+                    "At most %(count)d open connections per account; close another "
+                    "tab first."
+                )
+                % {"count": settings.CHAT_MAX_SOCKETS_PER_USER},
                 None,
             )
             self.user = None  # nothing was registered: nothing to clean up
@@ -153,7 +163,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.last_frame_at = time.monotonic()
         if text_data is None:
-            await self.send_error("bad_frame", "Binary frames are not accepted.", None)
+            await self.send_error(
+                "bad_frame", _("Binary frames are not accepted."), None
+            )
             return
         if self.frame_too_big(text_data):
             await self.close_with(CLOSE_TOO_BIG)
@@ -175,7 +187,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
             await self.send_error(
                 "server_error",
-                "The server could not complete this request; retry it.",
+                _("The server could not complete this request; retry it."),
                 protocol.frame_ref(frame),
             )
 
@@ -190,9 +202,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # Join the group before reading last_id: every message committed after
             # that read is then broadcast to us, and every one before it is <= last_id.
             await self.channel_layer.group_add(room.group_name, self.channel_name)
-        last_id = await database_sync_to_async(selectors.room_last_message_id)(
-            room_id=room.pk
+        counts = await database_sync_to_async(selectors.room_unread_counts)(
+            user=self.user, room_id=room.pk
         )
+        last_id = counts["last_id"]
         more = False
         if command.since is not None:
             page = await database_sync_to_async(selectors.message_page_after)(
@@ -211,7 +224,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
             cursor = current.cursor if current is not None else last_id
         self.subscriptions[room.pk] = Subscription(room=room, cursor=cursor)
         await self.send_frame(
-            {"type": "subscribed", "room": room.slug, "last_id": last_id, "more": more}
+            {
+                "type": "subscribed",
+                "room": room.slug,
+                "last_id": last_id,
+                "more": more,
+                "unread_count": counts["unread_count"],
+                "mention_count": counts["mention_count"],
+                "last_read_id": counts["last_read_id"],
+            }
         )
         try:
             if current is None:
@@ -238,6 +259,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             author=self.user,
             body=command.body,
             client_id=command.client_id,
+            attachment_ids=command.attachments,
         )
         if not created and message.pk > subscription.cursor:
             # A resend of a stored message this socket has not been given yet (its
@@ -282,6 +304,44 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def ping(self, command: protocol.Ping):
         await self.send_frame({"type": "pong"})
 
+    async def direct_open(self, command: protocol.DirectOpen):
+        room, created = await database_sync_to_async(services.direct_open_by_username)(
+            user=self.user, username=command.username
+        )
+        await self.send_frame(
+            {
+                "type": "direct.opened",
+                "room": protocol.room_summary(room, peer=room.peer),
+                "created": created,
+            }
+        )
+
+    async def message_edit(self, command: protocol.MessageEdit):
+        # No answer of its own: the change reaches subscribed sockets, this one
+        # included, as `message.edited`; a refusal is an `error` frame.
+        message = await self.readable_message(command.id)
+        await database_sync_to_async(services.message_edit)(
+            message=message, editor=self.user, body=command.body
+        )
+
+    async def message_delete(self, command: protocol.MessageDelete):
+        message = await self.readable_message(command.id)
+        await database_sync_to_async(services.message_delete)(
+            message=message, actor=self.user
+        )
+
+    async def reaction_add(self, command: protocol.ReactionAdd):
+        message = await self.readable_message(command.message_id)
+        await database_sync_to_async(reactions.reaction_add)(
+            message=message, user=self.user, emoji=command.emoji
+        )
+
+    async def reaction_remove(self, command: protocol.ReactionRemove):
+        message = await self.readable_message(command.message_id)
+        await database_sync_to_async(reactions.reaction_remove)(
+            message=message, user=self.user, emoji=command.emoji
+        )
+
     COMMANDS = {
         protocol.Subscribe: subscribe,
         protocol.Unsubscribe: unsubscribe,
@@ -289,6 +349,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         protocol.Typing: typing,
         protocol.Read: read,
         protocol.Ping: ping,
+        protocol.DirectOpen: direct_open,
+        protocol.MessageEdit: message_edit,
+        protocol.MessageDelete: message_delete,
+        protocol.ReactionAdd: reaction_add,
+        protocol.ReactionRemove: reaction_remove,
     }
 
     # ---- channel-layer handlers --------------------------------------------------
@@ -330,11 +395,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def chat_user_deactivated(self, event):
         await self.send_error(
-            "account_disabled", "This account has been deactivated.", None
+            "account_disabled", _("This account has been deactivated."), None
         )
         await self.close_with(CLOSE_FORBIDDEN)
 
     async def chat_notify(self, event):
+        await self.send(text_data=event["frame"])
+
+    async def chat_mention(self, event):
+        # To every socket of the mentioned user, subscribed to that room or not.
         await self.send(text_data=event["frame"])
 
     # ---- helpers -----------------------------------------------------------------
@@ -349,7 +418,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
         for subscription in self.subscriptions.values():
             if subscription.room.slug == slug:
                 return subscription
-        raise NotSubscribed(f"Subscribe to '{slug[:64]}' first.")
+        raise NotSubscribed(_("Subscribe to '%(room)s' first.") % {"room": slug[:64]})
+
+    async def readable_message(self, message_id: int):
+        """The message if this user may read it (a member of its room, or staff)."""
+        message = await database_sync_to_async(selectors.message_get_readable)(
+            user=self.user, message_id=message_id
+        )
+        if message is None:
+            raise NotFound(_("No such message."))
+        return message
 
     async def deliver_live(self, subscription: Subscription, event: dict):
         """Send a new message once, in id order, after any message it follows."""

@@ -1,64 +1,69 @@
 """The errors a chat operation can end in, each carrying its contract error code.
 
 Services and the protocol parser raise these; the consumer turns them into `error`
-frames and the REST API into 4xx responses, each in one place.
+frames and the REST API into 4xx responses, each in one place. Details are in the
+language active where the error is raised (the request's, or the socket's, see
+chat.languages); codes are never translated.
 """
+
+from django.utils.translation import gettext_lazy as _
 
 
 class ChatError(Exception):
     """An operation refused for a reason the client is told about."""
 
     code = "error"
-    default_detail = "The request was refused."
+    default_detail = _("The request was refused.")
 
     def __init__(self, detail: str | None = None):
-        self.detail = detail or self.default_detail
+        # Rendered now, in the active language: the detail goes into JSON as a str.
+        self.detail = str(detail or self.default_detail)
         super().__init__(self.detail)
 
 
 class BadJson(ChatError):
     code = "bad_json"
-    default_detail = "The frame is not valid JSON."
+    default_detail = _("The frame is not valid JSON.")
 
 
 class BadFrame(ChatError):
     code = "bad_frame"
-    default_detail = "The frame is malformed."
+    default_detail = _("The frame is malformed.")
 
 
 class UnknownType(ChatError):
     code = "unknown_type"
-    default_detail = "Unknown frame type."
+    default_detail = _("Unknown frame type.")
 
 
 class RoomNotFound(ChatError):
     code = "room_not_found"
-    default_detail = "No such room."
+    default_detail = _("No such room.")
 
 
 class NotMember(ChatError):
     code = "not_member"
-    default_detail = "You are not a member of this room; join it first."
+    default_detail = _("You are not a member of this room; join it first.")
 
 
 class NotSubscribed(ChatError):
     code = "not_subscribed"
-    default_detail = "Subscribe to the room first."
+    default_detail = _("Subscribe to the room first.")
 
 
 class BodyEmpty(ChatError):
     code = "body_empty"
-    default_detail = "The message is empty."
+    default_detail = _("The message is empty.")
 
 
 class BodyTooLong(ChatError):
     code = "body_too_long"
-    default_detail = "The message is too long."
+    default_detail = _("The message is too long.")
 
 
 class RateLimited(ChatError):
     code = "rate_limited"
-    default_detail = "Too many requests; slow down."
+    default_detail = _("Too many requests; slow down.")
 
     def __init__(self, detail: str | None = None, *, retry_after: int = 1):
         super().__init__(detail)
@@ -67,24 +72,24 @@ class RateLimited(ChatError):
 
 class Muted(ChatError):
     code = "muted"
-    default_detail = "You are muted in this room."
+    default_detail = _("You are muted in this room.")
 
 
 class PermissionDenied(ChatError):
     code = "forbidden"
-    default_detail = "You may not do that."
+    default_detail = _("You may not do that.")
 
 
 class InvalidInput(ChatError):
     """A value that fails validation (room slug taken, bad name...)."""
 
     code = "invalid"
-    default_detail = "Invalid input."
+    default_detail = _("Invalid input.")
 
 
 class Banned(ChatError):
     code = "banned"
-    default_detail = "You are banned from this room."
+    default_detail = _("You are banned from this room.")
 
 
 class NotFound(ChatError):
@@ -92,4 +97,48 @@ class NotFound(ChatError):
     the caller may not see."""
 
     code = "not_found"
-    default_detail = "Not found."
+    default_detail = _("Not found.")
+
+
+class TooLarge(ChatError):
+    """An uploaded file above CHAT_ATTACHMENT_MAX_BYTES."""
+
+    code = "too_large"
+    default_detail = _("The file is too large.")
+
+
+class UnsupportedType(ChatError):
+    """An uploaded file whose content is not one of the allowed types."""
+
+    code = "unsupported_type"
+    default_detail = _("This kind of file is not accepted.")
+
+
+class AttachmentInvalid(ChatError):
+    """A message names attachments it may not carry (someone else's, already sent,
+    uploaded to another room, unknown, or too many)."""
+
+    code = "attachment_invalid"
+    default_detail = _("These attachments cannot be sent with this message.")
+
+
+class EditWindowClosed(ChatError):
+    code = "edit_window_closed"
+    default_detail = _("This message can no longer be edited.")
+
+
+class InvalidEmoji(ChatError):
+    code = "invalid_emoji"
+    default_detail = _("A reaction must be a single emoji.")
+
+
+class TooManyReactions(ChatError):
+    code = "too_many_reactions"
+    default_detail = _("This message has as many different reactions as it may have.")
+
+
+class SearchQueryInvalid(ChatError):
+    """A search query that is empty or too long."""
+
+    code = "invalid_query"
+    default_detail = _("Type something to search for.")

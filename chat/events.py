@@ -123,3 +123,86 @@ def user_notified(*, user_id: int, data: dict) -> None:
         user_group_name(user_id),
         {"type": "chat.notify", "frame": protocol.encode(frame)},
     )
+
+
+def room_added(*, user_id: int, room, peer=None) -> None:
+    """The user became a member (joined, was added, a direct conversation began)."""
+    frame = {"type": "room.added", "room": protocol.room_summary(room, peer=peer)}
+    _group_send(
+        user_group_name(user_id),
+        {"type": "chat.notify", "frame": protocol.encode(frame)},
+    )
+
+
+def unread_changed(
+    *,
+    user_id: int,
+    room_slug: str,
+    unread_count: int,
+    mention_count: int,
+    last_read_id: int,
+    last_id: int,
+) -> None:
+    """The user's read marker moved: every socket of theirs updates its badges."""
+    frame = {
+        "type": "unread",
+        "room": room_slug,
+        "unread_count": unread_count,
+        "mention_count": mention_count,
+        "last_read_id": last_read_id,
+        "last_id": last_id,
+    }
+    _group_send(
+        user_group_name(user_id),
+        {"type": "chat.notify", "frame": protocol.encode(frame)},
+    )
+
+
+def reaction_updated(
+    *,
+    room_id: int,
+    room_slug: str,
+    message_id: int,
+    emoji: str,
+    users: list[dict],
+    actor: dict,
+    added: bool,
+) -> None:
+    """A reaction was added or removed: the emoji's whole state on the message, so a
+    client replaces what it had instead of counting."""
+    frame = {
+        "type": "reaction.updated",
+        "room": room_slug,
+        "message_id": message_id,
+        "emoji": emoji,
+        "count": len(users),
+        "users": users,
+        "user": actor,
+        "added": added,
+    }
+    _message_changed(room_id, frame)
+
+
+def members_mentioned(
+    *, user_ids: list[int], message, room_slug: str, room_name: str
+) -> None:
+    """Tell each mentioned member, on every socket they have open (subscribed to the
+    room or not): one `mention` frame, encoded once. A failure for one user is logged
+    and does not keep the others from being told."""
+    frame = {
+        "type": "mention",
+        "room": room_slug,
+        "room_name": room_name,
+        "message": protocol.message_object(message, room_slug=room_slug),
+    }
+    event = {"type": "chat.mention", "frame": protocol.encode(frame)}
+    for user_id in user_ids:
+        try:
+            _group_send(user_group_name(user_id), event)
+        except Exception:
+            logger.exception(
+                "mention of user %s in message %s was not sent",
+                user_id,
+                message.pk,
+                extra={"user_id": user_id, "message_id": message.pk},
+            )

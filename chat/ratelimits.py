@@ -1,5 +1,6 @@
-"""Flood control: how often a user may post, counted across sockets, REST and server
-processes (in the cache, which is Redis when REDIS_URL is set).
+"""Flood control: how often a user may post (and upload files), counted across
+sockets, REST and server processes (in the cache, which is Redis when REDIS_URL is
+set).
 
 Two fixed windows per user, a burst and a sustained rate, both settings. Fixed windows
 let a user send up to twice a window's count across a window boundary; that is the
@@ -11,6 +12,7 @@ import time
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
+from django.utils.translation import gettext  # not `_`: a throwaway name below
 
 from chat.errors import RateLimited
 
@@ -24,22 +26,59 @@ def parse_rate(text: str) -> tuple[int, int]:
 def check_send(user) -> None:
     """Count one message for the user, or raise RateLimited (a refused attempt is
     counted too, which is what keeps a flooding client refused)."""
+    _check(user, kind="send")
+
+
+def check_upload(user) -> None:
+    """Count one uploaded file for the user (CHAT_UPLOAD_*), like check_send."""
+    _check(user, kind="upload")
+
+
+def check_reaction(user) -> None:
+    """Count one reaction change (add or remove) for the user, or raise RateLimited.
+
+    Each change is broadcast to the whole room, like a message, so it is limited
+    like one, on a budget of its own: reacting never uses up the budget for talking.
+    """
+    _check(user, kind="reaction")
+
+
+def _too_fast(kind: str) -> str:
+    # Whole sentences per kind, so that each translates naturally.
+    if kind == "upload":
+        return gettext(
+            "You are uploading too fast (%(count)d files per %(seconds)d s); "
+            "try again in %(retry)d s."
+        )
+    if kind == "reaction":
+        return gettext(
+            "You are reacting too fast (%(count)d changes per %(seconds)d "
+            "s); try again in %(retry)d s."
+        )
+    return gettext(
+        "You are sending too fast (%(count)d messages per %(seconds)d s); "
+        "try again in %(retry)d s."
+    )
+
+
+def _check(user, *, kind: str) -> None:
+    """Count one action of `kind` against CHAT_<KIND>_BURST and _SUSTAINED."""
     if user.is_staff:
         return
     now = time.time()
     windows = []
     for name in ("burst", "sustained"):
-        count, seconds = parse_rate(getattr(settings, f"CHAT_SEND_{name.upper()}"))
+        rate = getattr(settings, f"CHAT_{kind.upper()}_{name.upper()}")
+        count, seconds = parse_rate(rate)
         window = int(now // seconds)
-        key = f"send-rate:{name}:{user.pk}:{window}"
+        key = f"{kind}-rate:{name}:{user.pk}:{window}"
         windows.append((key, count, seconds, window))
-    sent = _increment_all([(key, seconds + 1) for key, _, seconds, _ in windows])
-    for (_, count, seconds, window), so_far in zip(windows, sent, strict=True):
+    done = _increment_all([(key, seconds + 1) for key, _, seconds, _ in windows])
+    for (_, count, seconds, window), so_far in zip(windows, done, strict=True):
         if so_far > count:
             retry = int((window + 1) * seconds - now) + 1
             raise RateLimited(
-                f"You are sending too fast ({count} messages per {seconds} s); "
-                f"try again in {retry} s.",
+                _too_fast(kind) % {"count": count, "seconds": seconds, "retry": retry},
                 retry_after=retry,
             )
 

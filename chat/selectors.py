@@ -3,37 +3,164 @@
 Reads only; nothing here changes state or talks to the channel layer.
 """
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    Count,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
-from chat.errors import NotMember, RoomNotFound
-from chat.models import Membership, Message, Room
+from chat.errors import NotMember, PermissionDenied, RoomNotFound
+from chat.mentions import mentions_attach
+from chat.models import (
+    Attachment,
+    Membership,
+    Mention,
+    Message,
+    MessageRevision,
+    Reaction,
+    Room,
+)
+
+# Unread counts stop here: a badge says "999+", and counting further would scan a
+# long-abandoned room's whole history on every page load.
+UNREAD_COUNT_CAP = 999
 
 
-def room_list_for_user(*, user) -> QuerySet[Room]:
-    """Public rooms and the private rooms the user belongs to, with `is_member` and
-    `unread_count` (visible messages by others after the member's read marker)."""
-    membership = Membership.objects.filter(room=OuterRef("pk"), user=user)
+def _unread_messages(*, room, user, after_id):
+    """Visible messages by others after a read marker: what a badge counts."""
+    return Message.objects.filter(
+        room=room, deleted_at__isnull=True, id__gt=after_id
+    ).exclude(author=user)
+
+
+def _with_unread_count(rooms: QuerySet[Room], *, user) -> QuerySet[Room]:
+    # Three levels deep: room <- counted ids <- capped id list <- read marker.
     read_marker = Membership.objects.filter(
-        room=OuterRef(OuterRef("pk")), user=user
+        room=OuterRef(OuterRef(OuterRef("pk"))), user=user
     ).values("last_read_id")[:1]
+    unread_ids = _unread_messages(
+        room=OuterRef(OuterRef("pk")), user=user, after_id=Subquery(read_marker)
+    ).values("id")[:UNREAD_COUNT_CAP]
     unread = (
-        Message.objects.filter(
-            room=OuterRef("pk"), deleted_at__isnull=True, id__gt=Subquery(read_marker)
-        )
-        .exclude(author=user)
+        Message.objects.filter(id__in=unread_ids)
         .order_by()
-        .values("room")
+        .annotate(group=Value(1))
+        .values("group")
         .annotate(count=Count("id"))
         .values("count")
     )
+    return rooms.annotate(
+        unread_count=Coalesce(Subquery(unread), Value(0)),
+        mention_count=Coalesce(Subquery(_unread_mentions(user)), Value(0)),
+    )
+
+
+def room_list_for_user(*, user) -> QuerySet[Room]:
+    """Public rooms and the private rooms the user belongs to (not direct
+    conversations), with `is_member`, `unread_count` (visible messages by others
+    after the member's read marker, at most UNREAD_COUNT_CAP) and `mention_count`
+    (the user's mentions among them)."""
+    membership = Membership.objects.filter(room=OuterRef("pk"), user=user)
+    rooms = Room.objects.filter(kind=Room.Kind.ROOM).annotate(
+        is_member=Exists(membership)
+    )
     return (
-        Room.objects.annotate(
-            is_member=Exists(membership),
-            unread_count=Coalesce(Subquery(unread), Value(0)),
-        )
+        _with_unread_count(rooms, user=user)
         .filter(Q(is_private=False) | Q(is_member=True))
         .order_by("name", "pk")
+    )
+
+
+def direct_list_for_user(*, user) -> list[Room]:
+    """The user's direct conversations, most recently active first, each with
+    `peer` (the other person) and `unread_count`."""
+    rooms = Room.objects.filter(kind=Room.Kind.DIRECT, memberships__user=user)
+    rooms = list(
+        _with_unread_count(rooms, user=user)
+        .order_by("-last_message_id", "-pk")
+        .prefetch_related("memberships__user")
+    )
+    for room in rooms:
+        others = [m.user for m in room.memberships.all() if m.user_id != user.pk]
+        room.peer = others[0] if others else user
+    return rooms
+
+
+def direct_peer(*, room: Room, user):
+    """The other person of a direct conversation (None for a room)."""
+    if room.kind != Room.Kind.DIRECT:
+        return None
+    other = (
+        Membership.objects.filter(room=room)
+        .exclude(user=user)
+        .select_related("user")
+        .first()
+    )
+    return other.user if other is not None else None
+
+
+def room_unread_counts(*, user, room_id: int) -> dict:
+    """The member's badges for one room: {unread_count, mention_count, last_read_id,
+    last_id}."""
+    # One query for both ids (subscribing runs this, so it is on the connect path);
+    # a second only when something is unread.
+    marker = (
+        Membership.objects.filter(room_id=room_id, user=user)
+        .values_list("last_read_id", "room__last_message_id")
+        .first()
+    )
+    if marker is None:
+        last_read_id = 0
+        last_id = room_last_message_id(room_id=room_id)
+    else:
+        last_read_id, last_id = marker
+    unread_count = mention_count = 0
+    if last_id > last_read_id:
+        unread = _unread_messages(room=room_id, user=user, after_id=last_read_id)
+        unread = unread.filter(id__lte=last_id).order_by()[:UNREAD_COUNT_CAP]
+        unread_count = unread.count()
+        if unread_count:
+            mention_count = Mention.objects.filter(
+                user=user,
+                in_body=True,
+                message__room_id=room_id,
+                message__deleted_at__isnull=True,
+                message_id__gt=last_read_id,
+                message_id__lte=last_id,
+            ).count()
+    return {
+        "unread_count": unread_count,
+        "mention_count": mention_count,
+        "last_read_id": last_read_id,
+        "last_id": last_id,
+    }
+
+
+def _unread_mentions(user):
+    """Per room (OuterRef "pk"): the user's mentions in visible messages after the
+    user's read marker there; none in rooms the user is not a member of."""
+    read_marker = Membership.objects.filter(
+        room=OuterRef(OuterRef("pk")), user=user
+    ).values("last_read_id")[:1]
+    return (
+        Mention.objects.filter(
+            user=user,
+            in_body=True,
+            message__room=OuterRef("pk"),
+            message__deleted_at__isnull=True,
+            message_id__gt=Subquery(read_marker),
+        )
+        .order_by()
+        .values("user")
+        .annotate(count=Count("id"))
+        .values("count")
     )
 
 
@@ -71,9 +198,13 @@ def room_get_for_member(*, user, slug: str) -> tuple[Room, Membership]:
 
 
 def _visible_messages(room_id: int) -> QuerySet[Message]:
-    return Message.objects.filter(
-        room_id=room_id, deleted_at__isnull=True
-    ).select_related("author")
+    return (
+        Message.objects.filter(room_id=room_id, deleted_at__isnull=True)
+        .select_related("author")
+        # One query per page for every message's attachments, not one per message.
+        .prefetch_related("attachments")
+        .prefetch_related(reactions_prefetch())
+    )
 
 
 def message_page_after(
@@ -83,7 +214,7 @@ def message_page_after(
     messages = _visible_messages(room_id).filter(id__gt=after_id)
     if up_to_id is not None:
         messages = messages.filter(id__lte=up_to_id)
-    return list(messages.order_by("id")[:limit])
+    return mentions_attach(list(messages.order_by("id")[:limit]))
 
 
 def message_page_before(
@@ -93,7 +224,7 @@ def message_page_before(
     messages = _visible_messages(room_id)
     if before_id is not None:
         messages = messages.filter(id__lt=before_id)
-    return list(messages.order_by("-id")[:limit])
+    return mentions_attach(list(messages.order_by("-id")[:limit]))
 
 
 def rooms_last_message_ids(*, room_ids) -> dict[int, int]:
@@ -141,3 +272,60 @@ def message_get_readable(*, user, message_id: int) -> Message | None:
     if user.is_staff or membership_of(user=user, room=message.room) is not None:
         return message
     return None
+
+
+def attachment_get_readable(*, user, attachment_id: int) -> Attachment | None:
+    """An attachment the user may download, else None (existence is not revealed).
+
+    Members of its room may, while its message is visible; the room's moderators
+    and staff also once the message is deleted; an upload not yet part of a message
+    only its uploader.
+    """
+    attachment = (
+        Attachment.objects.filter(pk=attachment_id)
+        .select_related("room", "message")
+        .first()
+    )
+    if attachment is None or not user.is_authenticated:
+        return None
+    if attachment.message is None:
+        return attachment if attachment.uploader_id == user.pk else None
+    if user.is_staff:
+        return attachment
+    membership = membership_of(user=user, room=attachment.room)
+    if membership is None:
+        return None
+    if attachment.message.deleted_at is not None and membership.role not in (
+        Membership.Role.OWNER,
+        Membership.Role.MODERATOR,
+    ):
+        return None
+    return attachment
+
+
+def reactions_prefetch() -> Prefetch:
+    """Loads the reactions of every message of a page in one query, into
+    `message.reaction_list` (what `protocol.reactions_object` reads)."""
+    return Prefetch(
+        "reactions",
+        queryset=Reaction.objects.select_related("user").order_by("id"),
+        to_attr="reaction_list",
+    )
+
+
+def message_revision_list(*, user, message: Message) -> list[MessageRevision]:
+    """The texts a message had before each of its edits, oldest first.
+
+    For the room's owner and moderators, and staff; others get PermissionDenied.
+    The caller has checked that the user may read the message at all.
+    """
+    if not user.is_staff:
+        membership = membership_of(user=user, room=message.room)
+        if membership is None or membership.role == Membership.Role.MEMBER:
+            raise PermissionDenied(
+                _(
+                    "Only the room's owner, its moderators or staff may see "
+                    "earlier versions of a message."
+                )
+            )
+    return list(message.revisions.select_related("editor").order_by("id"))

@@ -8,27 +8,41 @@ these; nothing else writes chat rows.
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Subquery, Value
-from django.db.models.functions import Greatest, Least
+from django.db.models.functions import Least
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from chat import events, metrics, ratelimits
+from chat import attachments, events, mentions, metrics, ratelimits
 from chat.errors import (
     Banned,
     BodyEmpty,
     BodyTooLong,
+    EditWindowClosed,
     InvalidInput,
     Muted,
+    NotFound,
     NotMember,
     PermissionDenied,
     RoomNotFound,
 )
-from chat.models import Membership, Message, ModerationAction, Room, RoomBan
-from chat.selectors import membership_of
+from chat.models import (
+    Membership,
+    Message,
+    MessageRevision,
+    ModerationAction,
+    Reaction,
+    Room,
+    RoomBan,
+)
+from chat.selectors import membership_of, reactions_prefetch, room_unread_counts
 
 Role = Membership.Role
 # How far each role may reach: an actor acts on members whose rank is lower.
@@ -56,8 +70,8 @@ def message_body_clean(body: str) -> str:
         raise BodyEmpty()
     if len(body) > settings.CHAT_BODY_MAX_CHARS:
         raise BodyTooLong(
-            f"The message is {len(body)} characters long; "
-            f"the limit is {settings.CHAT_BODY_MAX_CHARS}."
+            _("The message is %(length)d characters long; the limit is %(limit)d.")
+            % {"length": len(body), "limit": settings.CHAT_BODY_MAX_CHARS}
         )
     return body
 
@@ -69,9 +83,9 @@ def room_create(
     slug = slugify(slug, allow_unicode=True)
     name = name.strip()
     if not slug:
-        raise InvalidInput("A room needs a slug of letters, digits, '-' or '_'.")
+        raise InvalidInput(_("A room needs a slug of letters, digits, '-' or '_'."))
     if not name:
-        raise InvalidInput("A room needs a name.")
+        raise InvalidInput(_("A room needs a name."))
     try:
         with transaction.atomic():
             room = Room.objects.create(
@@ -83,7 +97,9 @@ def room_create(
             )
             Membership.objects.create(room=room, user=owner, role=Membership.Role.OWNER)
     except IntegrityError:
-        raise InvalidInput(f"A room with the slug '{slug}' already exists.") from None
+        raise InvalidInput(
+            _("A room with the slug '%(slug)s' already exists.") % {"slug": slug}
+        ) from None
     return room
 
 
@@ -96,7 +112,10 @@ def room_join(*, user, room: Room) -> Membership:
         raise RoomNotFound()
     if RoomBan.objects.filter(room=room, user=user).exists():
         raise Banned()
-    membership, _ = Membership.objects.get_or_create(room=room, user=user)
+    with transaction.atomic():
+        membership, created = Membership.objects.get_or_create(room=room, user=user)
+        if created:
+            _after_commit_add(user_id=user.pk, room=room)
     return membership
 
 
@@ -105,8 +124,9 @@ def room_leave(*, user, room: Room) -> None:
     membership = membership_of(user=user, room=room)
     if membership is None:
         raise NotMember()
+    _refuse_direct(room, _("A direct conversation cannot be left."))
     if membership.role == Role.OWNER:
-        raise PermissionDenied("The owner cannot leave the room they own.")
+        raise PermissionDenied(_("The owner cannot leave the room they own."))
     with transaction.atomic():
         membership.delete()
         _after_commit_remove(user_id=user.pk, room=room, reason="left")
@@ -117,10 +137,11 @@ def room_update(
 ):
     """Owner, moderators or staff change a room's name or topic."""
     _require_moderator(actor=actor, room=room)
+    _refuse_direct(room, _("A direct conversation has no name or topic to change."))
     fields = []
     if name is not None:
         if not name.strip():
-            raise InvalidInput("A room needs a name.")
+            raise InvalidInput(_("A room needs a name."))
         room.name = name.strip()[:100]
         fields.append("name")
     if topic is not None:
@@ -139,16 +160,29 @@ def room_update(
 
 
 def message_create(
-    *, room: Room, author, body: str, client_id: str
+    *,
+    room: Room,
+    author,
+    body: str,
+    client_id: str,
+    attachment_ids: Sequence[int] = (),
 ) -> tuple[Message, bool]:
     """Store a message and broadcast it; returns (message, created).
 
     Sending a client_id already used by this author in this room stores nothing and
     returns the stored message with created False (and broadcasts nothing). A created
     message carries `broadcast_event`, the event sent to the room with `sent` telling
-    whether the channel layer took it.
+    whether the channel layer took it. `attachment_ids` name the author's uploads to
+    this room (chat.attachments); with some, the body may be empty.
     """
-    body = message_body_clean(body)
+    # ---- attachments: a message of files alone has an empty body -----------------
+    try:
+        body = message_body_clean(body)
+    except BodyEmpty:
+        if not attachment_ids:
+            raise
+        body = ""
+    # ------------------------------------------------------------------------------
     ratelimits.check_send(author)
     with transaction.atomic():
         # Lock the room row: inserts into one room are serialised, so ids within a
@@ -162,20 +196,35 @@ def message_create(
         membership = membership_of(user=author, room=room)
         if membership is None:
             raise NotMember()
+        # With its reactions: the consumer sends it from async code, where a lazy
+        # load is not allowed.
         existing = (
             Message.objects.filter(room=room, author=author, client_id=client_id)
             .select_related("author")
+            .prefetch_related("attachments")
+            .prefetch_related(reactions_prefetch())
             .first()
         )
         if existing is not None:
+            # Its message object may be built in async code, which cannot query.
+            mentions.mentions_attach([existing])
             return existing, False
         muted_until = membership.muted_until
         if muted_until is not None and muted_until > timezone.now():
-            raise Muted(f"You are muted here until {muted_until:%Y-%m-%d %H:%M} UTC.")
+            raise Muted(
+                _("You are muted here until %(until)s UTC.")
+                % {"until": f"{muted_until:%Y-%m-%d %H:%M}"}
+            )
         prev_id = locked.last_message_id
         message = Message.objects.create(
             room=room, author=author, body=body, client_id=client_id
         )
+        # ---- attachments: refused ones roll the message back ---------------------
+        attachments.attachments_attach(
+            message=message, author=author, ids=attachment_ids
+        )
+        # --------------------------------------------------------------------------
+        message.reaction_list = []  # none yet: its message object needs no query
         Room.objects.filter(pk=room.pk).update(last_message_id=message.pk)
         room_slug = room.slug
 
@@ -186,6 +235,9 @@ def message_create(
             )
 
         transaction.on_commit(broadcast)
+
+        # Mentions: rows in this transaction, `mention` frames after the broadcast.
+        mentions.mentions_record_created(message=message, room=room)
     return message, True
 
 
@@ -206,7 +258,7 @@ def _require_moderator(*, actor, room: Room) -> int:
     rank = _rank(actor, room)
     if rank is None or rank < RANK[Role.MODERATOR]:
         raise PermissionDenied(
-            "Only the room's owner, its moderators or staff may do that."
+            _("Only the room's owner, its moderators or staff may do that.")
         )
     return rank
 
@@ -217,12 +269,14 @@ def _require_outranks(
     """The actor may moderate the room and stands above the target."""
     rank = _require_moderator(actor=actor, room=room)
     if target_user.pk == actor.pk:
-        raise PermissionDenied("You cannot do that to yourself.")
+        raise PermissionDenied(_("You cannot do that to yourself."))
     target_rank = RANK[target.role] if target is not None else RANK[Role.MEMBER]
     if target_user.is_staff and rank < STAFF_RANK:
         target_rank = STAFF_RANK
     if target_rank >= rank:
-        raise PermissionDenied("You may only do that to members below your own role.")
+        raise PermissionDenied(
+            _("You may only do that to members below your own role.")
+        )
     return rank
 
 
@@ -257,22 +311,73 @@ def _after_commit_remove(*, user_id: int, room: Room, reason: str) -> None:
     )
 
 
+def _after_commit_add(*, user_id: int, room: Room, peer=None) -> None:
+    """Tell the user's sockets they may now subscribe to the room (sidebars add it)."""
+    transaction.on_commit(
+        lambda: events.room_added(user_id=user_id, room=room, peer=peer), robust=True
+    )
+
+
+def _refuse_direct(room: Room, detail: str) -> None:
+    if room.kind == Room.Kind.DIRECT:
+        raise InvalidInput(detail)
+
+
 def message_edit(*, message: Message, editor, body: str) -> Message:
-    """The author changes a message's body; broadcast as `message.edited`."""
+    """The author changes a message's body within CHAT_EDIT_WINDOW_SECONDS of
+    posting it; the text it replaces is kept as a MessageRevision, and the change
+    is broadcast as `message.edited`. An unchanged body stores and sends nothing.
+
+    Same rules as sending: still a member, not muted, and within the send rate.
+    """
     if message.author_id != editor.pk:
-        raise PermissionDenied("Only the author may edit a message.")
+        raise PermissionDenied(_("Only the author may edit a message."))
     if message.deleted_at is not None:
-        raise PermissionDenied("A deleted message cannot be edited.")
+        raise PermissionDenied(_("A deleted message cannot be edited."))
     body = message_body_clean(body)
+    _require_edit_window(message)
+    ratelimits.check_send(editor)
     with transaction.atomic():
+        # Lock the row and read the text being replaced from it: two concurrent
+        # edits then run one after the other, and each keeps the text it replaced
+        # (without the lock both would store the same old text, and one edit's
+        # result would be lost from the history).
+        locked = (
+            Message.objects.select_for_update()
+            .only("id", "body", "edited_at", "deleted_at")
+            .get(pk=message.pk)
+        )
+        if locked.deleted_at is not None:
+            raise PermissionDenied(_("A deleted message cannot be edited."))
+        membership = membership_of(user=editor, room=message.room)
+        if membership is None:
+            raise NotMember()
+        _require_not_muted(membership)
+        if locked.body == body:
+            message.body, message.edited_at = locked.body, locked.edited_at
+            return message
+        now = timezone.now()
+        MessageRevision.objects.create(
+            message=locked, body=locked.body, editor=editor, created_at=now
+        )
         message.body = body
-        message.edited_at = timezone.now()
+        message.edited_at = now
         message.save(update_fields=["body", "edited_at"])
+        # The broadcast and the caller's answer carry the reactions as they are
+        # now, under the lock, not as they were when the message was read.
+        message.reaction_list = list(
+            Reaction.objects.filter(message_id=message.pk)
+            .select_related("user")
+            .order_by("id")
+        )
         room_slug = message.room.slug
         transaction.on_commit(
             lambda: events.message_edited(message=message, room_slug=room_slug),
             robust=True,
         )
+
+        # Mentions follow the new body; members it newly names are told once.
+        mentions.mentions_record_edited(message=message)
     return message
 
 
@@ -281,7 +386,9 @@ def message_delete(*, message: Message, actor, reason: str = "") -> None:
     if message.author_id != actor.pk and not _may_moderate(
         user=actor, room=message.room
     ):
-        raise PermissionDenied("Only the author or a moderator may delete a message.")
+        raise PermissionDenied(
+            _("Only the author or a moderator may delete a message.")
+        )
     if message.deleted_at is not None:
         return
     with transaction.atomic():
@@ -308,7 +415,7 @@ def message_delete(*, message: Message, actor, reason: str = "") -> None:
 def message_restore(*, message: Message, actor, reason: str = "") -> Message:
     """Moderators and staff undo a deletion; open pages show the message again."""
     if not _may_moderate(user=actor, room=message.room):
-        raise PermissionDenied("Only a moderator may restore a message.")
+        raise PermissionDenied(_("Only a moderator may restore a message."))
     if message.deleted_at is None:
         return message
     with transaction.atomic():
@@ -334,26 +441,88 @@ def membership_mark_read(*, user, room: Room, last_id: int) -> None:
     """Move the member's read marker forward to last_id, never back, never past the
     room's newest message (a bogus huge id must not hide every future unread)."""
     newest = Room.objects.filter(pk=room.pk).values("last_message_id")
-    updated = Membership.objects.filter(room=room, user=user).update(
-        last_read_id=Greatest("last_read_id", Least(Value(last_id), Subquery(newest)))
+    members = Membership.objects.filter(room=room, user=user)
+    target = Least(Value(last_id), Subquery(newest))
+    # Only a marker that moves changes a row: rereading what was read is free and
+    # tells nobody anything.
+    moved = members.filter(last_read_id__lt=target).update(last_read_id=target)
+    if not moved:
+        if not members.exists():
+            raise NotMember()
+        return
+    counts = room_unread_counts(user=user, room_id=room.pk)
+    user_id, room_slug = user.pk, room.slug
+    transaction.on_commit(
+        lambda: events.unread_changed(user_id=user_id, room_slug=room_slug, **counts),
+        robust=True,
     )
-    if not updated:
-        raise NotMember()
+
+
+# ---- direct messages ----------------------------------------------------------------
+
+
+def direct_slug(first_user_id: int, second_user_id: int) -> str:
+    """The conversation's slug: the two ids in order. `slugify` never produces a
+    '.', so no room created by a user can take it."""
+    low, high = sorted((first_user_id, second_user_id))
+    return f"dm.{low}.{high}"
+
+
+def direct_open(*, user, other) -> tuple[Room, bool]:
+    """The private two-person conversation of `user` and `other`, created on first
+    use; returns (room, created). Both get `room.added` when it is created."""
+    if other.pk == user.pk:
+        raise InvalidInput(_("You cannot start a conversation with yourself."))
+    if not other.is_active:
+        raise InvalidInput(
+            _("%(username)s's account is deactivated.") % {"username": other.username}
+        )
+    slug = direct_slug(user.pk, other.pk)
+    existing = Room.objects.filter(slug=slug).first()
+    if existing is not None:
+        return existing, False
+    # Starting conversations with strangers is where spam begins: it spends the
+    # same budget as sending a message.
+    ratelimits.check_send(user)
+    low, high = sorted((user, other), key=lambda person: person.pk)
+    try:
+        with transaction.atomic():
+            room = Room.objects.create(
+                slug=slug,
+                kind=Room.Kind.DIRECT,
+                name=f"{low.username}, {high.username}"[:100],
+                is_private=True,
+                owner=low,
+            )
+            Membership.objects.bulk_create(
+                [Membership(room=room, user=low), Membership(room=room, user=high)]
+            )
+            _after_commit_add(user_id=low.pk, room=room, peer=high)
+            _after_commit_add(user_id=high.pk, room=room, peer=low)
+    except IntegrityError:
+        # Both opened it at once: the other transaction created it.
+        return Room.objects.get(slug=slug), False
+    return room, True
 
 
 def member_add(*, room: Room, actor, user) -> Membership:
     """Owner, moderators or staff add a user to a room (the way into a private one)."""
     _require_moderator(actor=actor, room=room)
+    _refuse_direct(room, _("A direct conversation is between exactly two people."))
     if RoomBan.objects.filter(room=room, user=user).exists():
         raise InvalidInput(
-            f"{user.username} is banned from this room; unban them first."
+            _("%(username)s is banned from this room; unban them first.")
+            % {"username": user.username}
         )
     if not user.is_active:
-        raise InvalidInput(f"{user.username}'s account is deactivated.")
+        raise InvalidInput(
+            _("%(username)s's account is deactivated.") % {"username": user.username}
+        )
     with transaction.atomic():
         membership, created = Membership.objects.get_or_create(room=room, user=user)
         if created:
             _audit(actor, ModerationAction.Kind.MEMBER_ADD, room=room, target_user=user)
+            _after_commit_add(user_id=user.pk, room=room)
     return membership
 
 
@@ -361,7 +530,10 @@ def member_remove(*, room: Room, actor, user) -> None:
     """Owner, moderators or staff remove a member, who may rejoin a public room."""
     target = membership_of(user=user, room=room)
     if target is None:
-        raise NotMember(f"{user.username} is not a member of this room.")
+        raise NotMember(
+            _("%(username)s is not a member of this room.")
+            % {"username": user.username}
+        )
     _require_outranks(actor=actor, room=room, target=target, target_user=user)
     with transaction.atomic():
         target.delete()
@@ -372,15 +544,19 @@ def member_remove(*, room: Room, actor, user) -> None:
 def member_set_role(*, room: Room, actor, user, role: str) -> Membership:
     """The owner (or staff) makes a member a moderator or a plain member again."""
     if role not in (Role.MEMBER, Role.MODERATOR):
-        raise InvalidInput("The role must be 'member' or 'moderator'.")
+        raise InvalidInput(_("The role must be 'member' or 'moderator'."))
+    _refuse_direct(room, _("Nobody moderates a direct conversation but staff."))
     rank = _rank(actor, room)
     if rank is None or rank < RANK[Role.OWNER]:
-        raise PermissionDenied("Only the room's owner or staff may change roles.")
+        raise PermissionDenied(_("Only the room's owner or staff may change roles."))
     target = membership_of(user=user, room=room)
     if target is None:
-        raise NotMember(f"{user.username} is not a member of this room.")
+        raise NotMember(
+            _("%(username)s is not a member of this room.")
+            % {"username": user.username}
+        )
     if target.role == Role.OWNER:
-        raise PermissionDenied("The owner's role cannot be changed.")
+        raise PermissionDenied(_("The owner's role cannot be changed."))
     if target.role != role:
         with transaction.atomic():
             target.role = role
@@ -400,10 +576,16 @@ def member_mute(
 ) -> Membership:
     """Refuse the member's sends with `muted` for the given number of minutes."""
     if not 1 <= minutes <= MUTE_MAX_MINUTES:
-        raise InvalidInput(f"'minutes' must be from 1 to {MUTE_MAX_MINUTES}.")
+        raise InvalidInput(
+            _("'%(field)s' must be from 1 to %(max)d.")
+            % {"field": "minutes", "max": MUTE_MAX_MINUTES}
+        )
     target = membership_of(user=user, room=room)
     if target is None:
-        raise NotMember(f"{user.username} is not a member of this room.")
+        raise NotMember(
+            _("%(username)s is not a member of this room.")
+            % {"username": user.username}
+        )
     _require_outranks(actor=actor, room=room, target=target, target_user=user)
     with transaction.atomic():
         target.muted_until = timezone.now() + timezone.timedelta(minutes=minutes)
@@ -423,7 +605,10 @@ def member_mute(
 def member_unmute(*, room: Room, actor, user) -> Membership:
     target = membership_of(user=user, room=room)
     if target is None:
-        raise NotMember(f"{user.username} is not a member of this room.")
+        raise NotMember(
+            _("%(username)s is not a member of this room.")
+            % {"username": user.username}
+        )
     _require_outranks(actor=actor, room=room, target=target, target_user=user)
     with transaction.atomic():
         target.muted_until = None
@@ -457,16 +642,20 @@ def member_unban(*, room: Room, actor, user) -> None:
     """Lift a ban; the user may join a public room again (a private one: be added)."""
     _require_moderator(actor=actor, room=room)
     with transaction.atomic():
-        deleted, _ = RoomBan.objects.filter(room=room, user=user).delete()
+        # Not `_`, which is gettext here.
+        deleted, _by_model = RoomBan.objects.filter(room=room, user=user).delete()
         if not deleted:
-            raise InvalidInput(f"{user.username} is not banned from this room.")
+            raise InvalidInput(
+                _("%(username)s is not banned from this room.")
+                % {"username": user.username}
+            )
         _audit(actor, ModerationAction.Kind.MEMBER_UNBAN, room=room, target_user=user)
 
 
 def user_notify(*, actor, user, data: dict) -> None:
     """Staff push a JSON object to every open socket of a user, on every server."""
     if not actor.is_staff:
-        raise PermissionDenied("Only staff may notify users.")
+        raise PermissionDenied(_("Only staff may notify users."))
     events.user_notified(user_id=user.pk, data=data)
 
 
@@ -474,11 +663,11 @@ def user_deactivate(*, actor, user, reason: str = "") -> None:
     """Staff disable an account site-wide: it can no longer sign in or use a token,
     and every open socket of it, on every server process, is closed with 4403."""
     if not actor.is_staff:
-        raise PermissionDenied("Only staff may deactivate accounts.")
+        raise PermissionDenied(_("Only staff may deactivate accounts."))
     if user.pk == actor.pk:
-        raise PermissionDenied("You cannot deactivate yourself.")
+        raise PermissionDenied(_("You cannot deactivate yourself."))
     if user.is_superuser and not actor.is_superuser:
-        raise PermissionDenied("Only a superuser may deactivate a superuser.")
+        raise PermissionDenied(_("Only a superuser may deactivate a superuser."))
     with transaction.atomic():
         type(user).objects.filter(pk=user.pk).update(is_active=False)
         user.is_active = False
@@ -491,4 +680,48 @@ def user_deactivate(*, actor, user, reason: str = "") -> None:
         user_id = user.pk
         transaction.on_commit(
             lambda: events.user_deactivated(user_id=user_id), robust=True
+        )
+
+
+def direct_open_by_username(*, user, username: str) -> tuple[Room, bool]:
+    """`direct_open` with the other person named; the room carries `peer`."""
+    other = get_user_model().objects.filter(username=username).first()
+    if other is None or not other.is_active:
+        raise NotFound(_("No user is called %(username)s.") % {"username": username})
+    room, created = direct_open(user=user, other=other)
+    room.peer = other
+    return room, created
+
+
+def _require_edit_window(message: Message) -> None:
+    window = settings.CHAT_EDIT_WINDOW_SECONDS
+    if timezone.now() - message.created_at >= timezone.timedelta(seconds=window):
+        if window <= 0:
+            raise EditWindowClosed(_("Editing messages is turned off here."))
+        if window % 3600 == 0:
+            hours = window // 3600
+            span = ngettext("%(count)d hour", "%(count)d hours", hours) % {
+                "count": hours
+            }
+        elif window % 60 == 0:
+            minutes = window // 60
+            span = ngettext("%(count)d minute", "%(count)d minutes", minutes) % {
+                "count": minutes
+            }
+        else:
+            span = ngettext("%(count)d second", "%(count)d seconds", window) % {
+                "count": window
+            }
+        raise EditWindowClosed(
+            _("Messages can only be edited within %(span)s of posting.")
+            % {"span": span}
+        )
+
+
+def _require_not_muted(membership: Membership) -> None:
+    muted_until = membership.muted_until
+    if muted_until is not None and muted_until > timezone.now():
+        raise Muted(
+            _("You are muted here until %(until)s UTC.")
+            % {"until": f"{muted_until:%Y-%m-%d %H:%M}"}
         )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 
 from chat import services
 
@@ -61,6 +62,16 @@ def fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the default language: the test client leaves a request's
+    language active in the thread afterwards (LocaleMiddleware activates, nothing
+    deactivates), and a later test calling a service directly would see it."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def make_user(django_user_model):
     def make(username: str, password: str = "pw-for-tests-only", **extra):
@@ -100,3 +111,10 @@ def hideout(ana):
     return services.room_create(
         owner=ana, slug="hideout", name="Hideout", is_private=True
     )
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    """Files stored by the test go to its own temporary directory, never media/."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return tmp_path / "media"

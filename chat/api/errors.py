@@ -20,6 +20,10 @@ STATUS_BY_CODE = {
     "rate_limited": 429,
     "banned": 403,
     "not_found": 404,
+    "too_large": 413,
+    "unsupported_type": 415,
+    "edit_window_closed": 403,
+    "invalid_query": 400,
 }
 
 

@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from chat import protocol
 from chat.models import Membership, Room
-from chat.protocol import CLIENT_ID_MAX_CHARS
+from chat.protocol import ATTACHMENT_IDS_MAX, CLIENT_ID_MAX_CHARS
 
 
 class StrictCharField(serializers.CharField):
@@ -25,18 +25,21 @@ class RoomSerializer(serializers.ModelSerializer):
     owner = UserSerializer(read_only=True)
     is_member = serializers.SerializerMethodField()
     unread_count = serializers.SerializerMethodField()
+    mention_count = serializers.SerializerMethodField()
 
     class Meta:
         model = Room
         fields = [
             "slug",
             "name",
+            "kind",
             "topic",
             "is_private",
             "owner",
             "created_at",
             "is_member",
             "unread_count",
+            "mention_count",
         ]
 
     def get_is_member(self, room) -> bool:
@@ -44,6 +47,9 @@ class RoomSerializer(serializers.ModelSerializer):
 
     def get_unread_count(self, room) -> int:
         return int(getattr(room, "unread_count", 0) or 0)
+
+    def get_mention_count(self, room) -> int:
+        return int(getattr(room, "mention_count", 0) or 0)
 
 
 class RoomDetailSerializer(RoomSerializer):
@@ -91,6 +97,28 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300, required=False, allow_blank=True)
 
 
+class AttachmentSerializer(serializers.Serializer):
+    """Documents the protocol's attachment object (`protocol.attachment_object`)."""
+
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    size = serializers.IntegerField(read_only=True)
+    content_type = serializers.CharField(read_only=True)
+    is_image = serializers.BooleanField(read_only=True)
+    url = serializers.CharField(read_only=True)
+
+    def to_representation(self, attachment):
+        return protocol.attachment_object(attachment)
+
+
+class ReactionGroupSerializer(serializers.Serializer):
+    """Documents one entry of the message object's `reactions`."""
+
+    emoji = serializers.CharField(read_only=True)
+    count = serializers.IntegerField(read_only=True)
+    users = UserSerializer(many=True, read_only=True)
+
+
 class MessageSerializer(serializers.Serializer):
     """Documents the protocol's message object; `to_representation` builds it."""
 
@@ -101,6 +129,9 @@ class MessageSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(read_only=True)
     edited_at = serializers.DateTimeField(read_only=True, allow_null=True)
     client_id = serializers.CharField(read_only=True)
+    attachments = AttachmentSerializer(many=True, read_only=True)
+    reactions = ReactionGroupSerializer(many=True, read_only=True)
+    mentions = UserSerializer(many=True, read_only=True)
 
     def to_representation(self, message):
         # A page passes its room's slug so that no message loads its room again.
@@ -113,11 +144,27 @@ class MessagePageSerializer(serializers.Serializer):
     results = MessageSerializer(many=True)
 
 
+class StrictIntegerField(serializers.IntegerField):
+    """An integer and nothing else: DRF would take "5", 5.0 or a float's digits."""
+
+    def to_internal_value(self, data):
+        if type(data) is not int:
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class MessageCreateSerializer(serializers.Serializer):
     # Length and emptiness are the service's rules (after trimming), not the field's.
     body = StrictCharField(trim_whitespace=False, allow_blank=True)
     client_id = StrictCharField(
         min_length=1, max_length=CLIENT_ID_MAX_CHARS, trim_whitespace=False
+    )
+    # Ids of the caller's uploads (POST .../attachments/); how many and whose are
+    # the service's rules.
+    attachments = serializers.ListField(
+        child=StrictIntegerField(min_value=1),
+        required=False,
+        max_length=ATTACHMENT_IDS_MAX,
     )
 
 
@@ -140,3 +187,85 @@ class TokenRequestSerializer(serializers.Serializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
+
+
+class DirectSerializer(serializers.Serializer):
+    """A direct conversation as a list shows it: the protocol's room summary."""
+
+    slug = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    kind = serializers.CharField(read_only=True)
+    is_private = serializers.BooleanField(read_only=True)
+    last_message_id = serializers.IntegerField(read_only=True)
+    unread_count = serializers.IntegerField(read_only=True)
+    peer = UserSerializer(read_only=True)
+
+    def to_representation(self, room):
+        return protocol.room_summary(
+            room, peer=room.peer, unread_count=getattr(room, "unread_count", 0)
+        )
+
+
+class DirectOpenSerializer(serializers.Serializer):
+    username = StrictCharField(max_length=150)
+
+
+class ReadSerializer(serializers.Serializer):
+    last_id = serializers.IntegerField(min_value=0)
+
+
+class AttachmentUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+
+
+class ReactionSerializer(serializers.Serializer):
+    # What counts as one emoji is the service's rule (code `invalid_emoji`), the
+    # same for the socket's `reaction.add`.
+    emoji = StrictCharField(trim_whitespace=False, allow_blank=True)
+
+
+class MessageVersionSerializer(serializers.Serializer):
+    """One version of a message's text; `message_versions` builds them."""
+
+    body = serializers.CharField(read_only=True)
+    author = UserSerializer(read_only=True, allow_null=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    replaced_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+    def to_representation(self, version):
+        return version
+
+
+def message_versions(message, revisions) -> list[dict]:
+    """Every text a message has had, oldest first, the current one last.
+
+    A revision holds the text an edit replaced, when, and by whom; each version
+    says who wrote it and from when to when it was the message's text.
+    """
+    texts = [revision.body for revision in revisions] + [message.body]
+    authors = [message.author] + [revision.editor for revision in revisions]
+    starts = [message.created_at] + [revision.created_at for revision in revisions]
+    ends = [revision.created_at for revision in revisions] + [None]
+    return [
+        {
+            "body": body,
+            "author": protocol.user_object(author) if author is not None else None,
+            "created_at": protocol.timestamp(start),
+            "replaced_at": protocol.timestamp(end),
+        }
+        for body, author, start, end in zip(texts, authors, starts, ends, strict=True)
+    ]
+
+
+class SearchResultSerializer(MessageSerializer):
+    """A message object found by search, with its room's name beside the slug."""
+
+    room_name = serializers.CharField(read_only=True)
+
+    def to_representation(self, message):
+        return {**super().to_representation(message), "room_name": message.room.name}
+
+
+class SearchPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    results = SearchResultSerializer(many=True)

@@ -34,6 +34,13 @@ urlpatterns = [
         views.RoomMessagesView.as_view(),
         name="api-room-messages",
     ),
+    path("rooms/<str:slug>/read/", views.RoomReadView.as_view(), name="api-room-read"),
+    path("direct/", views.DirectListView.as_view(), name="api-direct"),
+    path(
+        "rooms/<str:slug>/attachments/",
+        views.RoomAttachmentsView.as_view(),
+        name="api-room-attachments",
+    ),
     path(
         "messages/<int:message_id>/",
         views.MessageDetailView.as_view(),
@@ -42,6 +49,22 @@ urlpatterns = [
     path(
         "users/<int:user_id>/notify/", views.UserNotifyView.as_view(), name="api-notify"
     ),
+    path(
+        "messages/<int:message_id>/revisions/",
+        views.MessageRevisionsView.as_view(),
+        name="api-message-revisions",
+    ),
+    path(
+        "messages/<int:message_id>/reactions/",
+        views.MessageReactionsView.as_view(),
+        name="api-message-reactions",
+    ),
+    path(
+        "messages/<int:message_id>/reactions/<str:emoji>/",
+        views.MessageReactionView.as_view(),
+        name="api-message-reaction",
+    ),
+    path("search/", views.SearchView.as_view(), name="api-search"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"

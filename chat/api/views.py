@@ -3,16 +3,24 @@ permissions live in the services and selectors, errors map in `chat.api.errors`.
 
 from urllib.parse import urlencode
 
+from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.http import StreamingHttpResponse
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from chat import presence, selectors, services
+from chat import attachments, presence, reactions, search, selectors, services
 from chat.api import serializers
 from chat.api.base import ChatAPIView
-from chat.errors import NotFound, NotMember
+from chat.errors import InvalidInput, NotFound, NotMember
 from chat.models import Message
 
 HISTORY_DEFAULT_LIMIT = 50
@@ -24,13 +32,23 @@ def _query_int(request, name: str, *, minimum: int, maximum: int | None = None):
     if raw is None:
         return None
     if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        raise ValidationError({name: f"'{name}' must be a whole number."})
+        raise ValidationError(
+            {name: _("'%(field)s' must be a whole number.") % {"field": name}}
+        )
     value = int(raw)
     if value < minimum or (maximum is not None and value > maximum):
-        bound = (
-            f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}"
-        )
-        raise ValidationError({name: f"'{name}' must be {bound}."})
+        if maximum is not None:
+            detail = _("'%(field)s' must be from %(min)d to %(max)d.") % {
+                "field": name,
+                "min": minimum,
+                "max": maximum,
+            }
+        else:
+            detail = _("'%(field)s' must be >= %(min)d.") % {
+                "field": name,
+                "min": minimum,
+            }
+        raise ValidationError({name: detail})
     return value
 
 
@@ -43,7 +61,7 @@ def _valid(serializer_class, request) -> dict:
 def _user(user_id: int):
     user = get_user_model().objects.filter(pk=user_id).first()
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(_("No such user."))
     return user
 
 
@@ -51,7 +69,7 @@ def _member_room(request, slug):
     """The room, if the caller is a member (404 private / 403 public otherwise)."""
     room = selectors.room_get_visible(user=request.user, slug=slug)
     if selectors.membership_of(user=request.user, room=room) is None:
-        raise NotMember("Only members may do this; join the room first.")
+        raise NotMember(_("Only members may do this; join the room first."))
     return room
 
 
@@ -132,7 +150,9 @@ class MemberListView(ChatAPIView):
         username = _valid(serializers.MemberAddSerializer, request)["username"]
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
-            raise NotFound(f"No user is called {username!r}.")
+            raise NotFound(
+                _("No user is called %(username)s.") % {"username": repr(username)}
+            )
         membership = services.member_add(room=room, actor=request.user, user=user)
         return Response(serializers.MemberSerializer(membership).data, status=201)
 
@@ -231,7 +251,7 @@ class RoomMessagesView(ChatAPIView):
         before = _query_int(request, "before", minimum=0)
         after = _query_int(request, "after", minimum=0)
         if before is not None and after is not None:
-            raise ValidationError({"detail": "Give 'before' or 'after', not both."})
+            raise ValidationError({"detail": _("Give 'before' or 'after', not both.")})
         # Both directions are bounded by the room's newest id: without the bound,
         # PostgreSQL may walk the primary key through other rooms' newer rows when
         # a big room is quiet (docs/history-query-plan.md).
@@ -292,6 +312,7 @@ class RoomMessagesView(ChatAPIView):
             author=request.user,
             body=data["body"],
             client_id=data["client_id"],
+            attachment_ids=data.get("attachments", ()),
         )
         return Response(
             serializers.MessageSerializer(message).data, status=201 if created else 200
@@ -304,7 +325,7 @@ class MessageDetailView(ChatAPIView):
             user=request.user, message_id=message_id
         )
         if message is None:
-            raise NotFound("No such message.")
+            raise NotFound(_("No such message."))
         return message
 
     @extend_schema(
@@ -324,6 +345,44 @@ class MessageDetailView(ChatAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class RoomReadView(ChatAPIView):
+    @extend_schema(request=serializers.ReadSerializer, responses={204: None})
+    def post(self, request, slug):
+        """Move the caller's read marker forward (never back), as `read` does."""
+        room = _member_room(request, slug)
+        last_id = _valid(serializers.ReadSerializer, request)["last_id"]
+        services.membership_mark_read(user=request.user, room=room, last_id=last_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# ---- direct conversations -----------------------------------------------------------
+
+
+class DirectListView(ChatAPIView):
+    @extend_schema(responses=serializers.DirectSerializer(many=True))
+    def get(self, request):
+        """The caller's direct conversations, most recently active first."""
+        rooms = selectors.direct_list_for_user(user=request.user)
+        return Response(serializers.DirectSerializer(rooms, many=True).data)
+
+    @extend_schema(
+        request=serializers.DirectOpenSerializer,
+        responses={
+            201: serializers.DirectSerializer,
+            200: serializers.DirectSerializer,
+        },
+    )
+    def post(self, request):
+        """Open the conversation with `username` (201) or find it (200)."""
+        username = _valid(serializers.DirectOpenSerializer, request)["username"]
+        room, created = services.direct_open_by_username(
+            user=request.user, username=username
+        )
+        return Response(
+            serializers.DirectSerializer(room).data, status=201 if created else 200
+        )
+
+
 # ---- users --------------------------------------------------------------------------
 
 
@@ -333,3 +392,207 @@ class UserNotifyView(ChatAPIView):
         data = _valid(serializers.NotifySerializer, request)["data"]
         services.user_notify(actor=request.user, user=_user(user_id), data=data)
         return Response(status=status.HTTP_202_ACCEPTED)
+
+
+# ---- attachments --------------------------------------------------------------------
+
+
+class RoomAttachmentsView(ChatAPIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={"multipart/form-data": serializers.AttachmentUploadSerializer},
+        responses={201: serializers.AttachmentSerializer},
+    )
+    def post(self, request, slug):
+        """Upload a file (multipart field `file`) for your next message here; send
+        its id in the message's `attachments`."""
+        room = _member_room(request, slug)
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise InvalidInput(_("Send the file in the multipart field 'file'."))
+        attachment = attachments.attachment_upload(
+            room=room, uploader=request.user, file=upload
+        )
+        return Response(serializers.AttachmentSerializer(attachment).data, status=201)
+
+
+class AnyAcceptNegotiation(BaseContentNegotiation):
+    """The answer is a file whatever the Accept header says (an <img> asks for
+    image/*); DRF's renderers only render the JSON of refusals."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class StorageFileStream:
+    """An open storage file as an async iterator of blocks. Under ASGI FileResponse
+    would read the whole file into memory on the thread that also stores messages;
+    here each block is read on a worker thread. Django calls close() at the end."""
+
+    block_size = 256 * 1024
+
+    def __init__(self, file):
+        self.file = file
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self) -> bytes:
+        read = sync_to_async(self.file.read, thread_sensitive=False)
+        block = await read(self.block_size)
+        if not block:
+            raise StopAsyncIteration
+        return block
+
+    def close(self):
+        self.file.close()
+
+
+# Never run in our origin: a document opened from here has no scripts, no plugins
+# and an origin of its own; an image may still show itself.
+ATTACHMENT_CSP = "sandbox; default-src 'none'"
+IMAGE_CSP = f"{ATTACHMENT_CSP}; img-src 'self'; style-src 'unsafe-inline'"
+
+
+class AttachmentDownloadView(ChatAPIView):
+    content_negotiation_class = AnyAcceptNegotiation
+
+    @extend_schema(
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="the file, with the server-decided Content-Type",
+            )
+        }
+    )
+    def get(self, request, attachment_id, name):
+        """An attachment's file, to members of its room. Images are shown inline,
+        everything else is a download; `name` is for people, the id decides."""
+        attachment = selectors.attachment_get_readable(
+            user=request.user, attachment_id=attachment_id
+        )
+        if attachment is None:
+            raise NotFound(_("No such attachment."))
+        try:
+            file = attachment.file.open("rb")
+        except FileNotFoundError:
+            raise NotFound(_("No such attachment.")) from None
+        content_type = attachment.content_type
+        if content_type == "text/plain":
+            content_type = "text/plain; charset=utf-8"  # checked to be UTF-8
+        response = StreamingHttpResponse(
+            StorageFileStream(file), content_type=content_type
+        )
+        response["Content-Length"] = str(attachment.size)
+        response["Content-Disposition"] = content_disposition_header(
+            as_attachment=not attachment.is_image, filename=attachment.original_name
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = (
+            IMAGE_CSP if attachment.is_image else ATTACHMENT_CSP
+        )
+        # Other sites cannot embed it with the visitor's cookies.
+        response["Cross-Origin-Resource-Policy"] = "same-origin"
+        # The bytes never change, but who may read them does (a ban, a deletion):
+        # the browser may keep them for an hour, no shared cache at all.
+        patch_cache_control(response, private=True, max_age=3600)
+        patch_vary_headers(response, ["Cookie", "Authorization"])
+        return response
+
+
+# ---- edits and reactions ------------------------------------------------------------
+
+
+def _readable_message(request, message_id) -> Message:
+    message = selectors.message_get_readable(user=request.user, message_id=message_id)
+    if message is None:
+        raise NotFound(_("No such message."))
+    return message
+
+
+class MessageRevisionsView(ChatAPIView):
+    @extend_schema(responses=serializers.MessageVersionSerializer(many=True))
+    def get(self, request, message_id):
+        """Every text the message has had, oldest first, the current one last:
+        for the room's owner and moderators, and staff."""
+        message = _readable_message(request, message_id)
+        revisions = selectors.message_revision_list(user=request.user, message=message)
+        return Response(serializers.message_versions(message, revisions))
+
+
+class MessageReactionsView(ChatAPIView):
+    @extend_schema(
+        request=serializers.ReactionSerializer,
+        responses={
+            201: serializers.MessageSerializer,
+            200: serializers.MessageSerializer,
+        },
+    )
+    def post(self, request, message_id):
+        """Add the caller's reaction: 201 with the message, or 200 when it was
+        already there (nothing changes, nothing is broadcast)."""
+        message = _readable_message(request, message_id)
+        emoji = _valid(serializers.ReactionSerializer, request)["emoji"]
+        created = reactions.reaction_add(
+            message=message, user=request.user, emoji=emoji
+        )
+        return Response(
+            serializers.MessageSerializer(message).data, status=201 if created else 200
+        )
+
+
+class MessageReactionView(ChatAPIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request, message_id, emoji):
+        """Remove the caller's reaction (204 whether or not it was there)."""
+        message = _readable_message(request, message_id)
+        reactions.reaction_remove(message=message, user=request.user, emoji=emoji)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# ---- search -------------------------------------------------------------------------
+
+SEARCH_DEFAULT_LIMIT = 20
+SEARCH_MAX_LIMIT = 100
+
+
+class SearchView(ChatAPIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", str, description="the words to find, all of them"),
+            OpenApiParameter("room", str, description="only this room (a slug)"),
+            OpenApiParameter("before", int, description="only smaller ids"),
+            OpenApiParameter("limit", int, description="1..100, default 20"),
+        ],
+        responses=serializers.SearchPageSerializer,
+    )
+    def get(self, request):
+        """Messages of the caller's rooms matching every term of `q`, newest first."""
+        query = request.query_params.get("q", "")
+        limit = _query_int(request, "limit", minimum=1, maximum=SEARCH_MAX_LIMIT)
+        limit = limit or SEARCH_DEFAULT_LIMIT
+        before = _query_int(request, "before", minimum=0)
+        slug = request.query_params.get("room") or None
+        room = _member_room(request, slug) if slug is not None else None
+        # One extra row tells whether another page exists, without a count query.
+        page = search.message_search(
+            user=request.user, query=query, room=room, before=before, limit=limit + 1
+        )
+        next_url = None
+        if len(page) > limit:
+            page = page[:limit]
+            next_query = {"q": query, "before": page[-1].pk, "limit": limit}
+            if slug is not None:
+                next_query["room"] = slug
+            url = request.build_absolute_uri(request.path)
+            next_url = f"{url}?{urlencode(next_query)}"
+        return Response(
+            {
+                "next": next_url,
+                "results": serializers.SearchResultSerializer(page, many=True).data,
+            }
+        )

@@ -75,6 +75,9 @@ MIDDLEWARE = [
     # serve command needs no separate web server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Picks each request's language (the switch's cookie, else Accept-Language):
+    # after the session, before CommonMiddleware, as Django's docs require.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -95,6 +98,8 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                # LANGUAGE_CODE and LANGUAGES for <html lang> and the language switch.
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -212,7 +217,14 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "room-list"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en-us"
+# The UI, error details and admin labels exist in these languages (README,
+# "Languages"); each request and each socket picks one from the `django_language`
+# cookie the switch sets, else Accept-Language, else English.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# The switch's choice outlives the browser session (Django's default would not).
+LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -291,6 +303,52 @@ CHAT_TYPING_INTERVAL_SECONDS = float(
 )
 # Open sockets per user, across all server processes.
 CHAT_MAX_SOCKETS_PER_USER = env_int("CHAT_MAX_SOCKETS_PER_USER", 10)
+# Authors may edit a message for this many seconds after posting it (0: never).
+# An hour covers fixing a typo or a wrong link; later edits would rewrite a
+# conversation others have already answered. Every revision is kept either way.
+CHAT_EDIT_WINDOW_SECONDS = env_int("CHAT_EDIT_WINDOW_SECONDS", 3600)
+# Distinct emoji one message may carry as reactions: enough for any real use, and it
+# bounds the size of every message object that carries them.
+CHAT_REACTION_EMOJI_MAX = env_int("CHAT_REACTION_EMOJI_MAX", 20)
+# Reaction changes per user ("count/seconds", burst and sustained), apart from the
+# send rate: a person clicks a few in a row, a script toggling one floods the room.
+CHAT_REACTION_BURST = os.environ.get("CHAT_REACTION_BURST", "20/10")
+CHAT_REACTION_SUSTAINED = os.environ.get("CHAT_REACTION_SUSTAINED", "120/60")
+
+# Attachments (chat.attachments). Files go through Django's storage API only, so any
+# STORAGES["default"] backend works; the local default keeps them in MEDIA_ROOT,
+# which is never served directly: /attachments/<id>/<name> checks membership first.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or BASE_DIR / "media")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Largest file accepted (bytes): a phone photo or a document fits; a video does not,
+# and a deployment's proxy body limit must be a little above it (docs/deploy.md).
+CHAT_ATTACHMENT_MAX_BYTES = env_int("CHAT_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+# Attachments one message may carry: enough for a batch of photos, few enough that
+# a message object stays small on the wire.
+CHAT_ATTACHMENTS_PER_MESSAGE = env_int("CHAT_ATTACHMENTS_PER_MESSAGE", 10)
+# Uploads never attached to a message are deleted after this many hours by
+# `manage.py chat_delete_stale_uploads` (run it from cron): long enough for a
+# slow typist, short enough that abandoned files do not pile up.
+CHAT_UNATTACHED_UPLOAD_HOURS = env_int("CHAT_UNATTACHED_UPLOAD_HOURS", 24)
+# Upload rate per user ("count/seconds"), apart from the send budget: a file costs
+# far more than a message, so the sustained rate is per hour.
+CHAT_UPLOAD_BURST = os.environ.get("CHAT_UPLOAD_BURST", "10/60")
+CHAT_UPLOAD_SUSTAINED = os.environ.get("CHAT_UPLOAD_SUSTAINED", "100/3600")
+# Uploads above this size are spooled to a temporary file while parsed, so a
+# maximal attachment never sits whole in memory (Django's default, made explicit).
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2621440
+# Caps request bodies other than files (JSON, form fields); uploaded files are not
+# counted in it, CHAT_ATTACHMENT_MAX_BYTES bounds them. Django's default.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2621440
+# Distinct `@names` looked at per message: more than a real message needs, few enough
+# that one message cannot page a whole room or make the name lookup expensive.
+CHAT_MENTIONS_MAX_PER_MESSAGE = env_int("CHAT_MENTIONS_MAX_PER_MESSAGE", 50)
+# Longest search query: a person types a few words; longer ones are only costlier
+# full-text queries (and substring scans for scripts without spaces).
+CHAT_SEARCH_QUERY_MAX_CHARS = env_int("CHAT_SEARCH_QUERY_MAX_CHARS", 200)
 
 # Who may read /metrics (Prometheus text for this process).
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])

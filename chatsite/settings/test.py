@@ -42,3 +42,12 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # that post a lot must not trip it. Servers started by tests may set their own.
 CHAT_SEND_BURST = os.environ.get("CHAT_SEND_BURST", "100000/5")
 CHAT_SEND_SUSTAINED = os.environ.get("CHAT_SEND_SUSTAINED", "100000/60")
+
+# Uploaded files of tests never land in the repository's media/: tests that store
+# files point MEDIA_ROOT at their own temporary directory (the `media_root` fixture),
+# and this is the fallback for anything else, servers started by tests included.
+MEDIA_ROOT = os.environ.get("MEDIA_ROOT") or BASE_DIR / "test-artifacts" / "media"
+CHAT_UPLOAD_BURST = os.environ.get("CHAT_UPLOAD_BURST", "100000/5")
+CHAT_UPLOAD_SUSTAINED = os.environ.get("CHAT_UPLOAD_SUSTAINED", "100000/60")
+CHAT_REACTION_BURST = os.environ.get("CHAT_REACTION_BURST", "100000/5")
+CHAT_REACTION_SUSTAINED = os.environ.get("CHAT_REACTION_SUSTAINED", "100000/60")

@@ -1,12 +1,32 @@
-// The live part of a room page: history over REST, live messages over the socket.
+// The live part of a room page: history over REST, live messages over the page's
+// socket (static/chat/app.js owns the connection and hands frames over).
 //
 // Delivery rules (docs/protocol.md): the page remembers the newest message id it has
 // shown and, after any disconnect, reconnects with jittered back-off and resubscribes
 // with `since`, so nothing sent meanwhile is missed and nothing is shown twice.
 // Unacknowledged sends stay in an outbox and are resent with the same client_id,
 // which the server deduplicates. Message text is only ever set as text, never HTML.
+//
+// Strings are translated by Django's JavaScript catalog (the /jsi18n/ script in
+// templates/base.html); if it failed to load, the page works in English.
 (function () {
   "use strict";
+
+  const gettext = window.gettext || ((text) => text);
+  const interpolate =
+    window.interpolate ||
+    ((format, values) => format.replace(/%\((\w+)\)s/g, (match, name) => String(values[name])));
+  // Codes from the server shown to people: the code itself if it has no label.
+  const ROLE_LABELS = {
+    owner: gettext("owner"),
+    moderator: gettext("moderator"),
+    member: gettext("member"),
+  };
+  const REMOVAL_REASONS = {
+    left: gettext("left"),
+    removed: gettext("removed"),
+    banned: gettext("banned"),
+  };
 
   const chat = document.getElementById("chat");
   const room = chat.dataset.room;
@@ -24,10 +44,10 @@
   const outbox = new Map(); // client_id -> {body, element}
   let newestId = 0;
   let oldestId = null;
-  let socket = null;
-  let attempt = 0;
-  let heartbeatTimer = null;
-  let stopped = false;
+  let historyLoaded = false;
+  let everSubscribed = false; // a later `subscribed` follows a reconnect
+  let connected = false; // the socket said hello and is open
+  let stopped = false; // removed from the room: this pane takes no more frames
 
   function setConnection(state, text) {
     connection.dataset.state = state;
@@ -46,17 +66,34 @@
     const author = document.createElement("span");
     author.className = "author";
     author.textContent = message.author.username;
+    if (message.author.id !== me) {
+      // A user's name starts a direct conversation with them.
+      author.classList.add("clickable");
+      author.title = interpolate(
+        gettext("Message %(username)s directly"),
+        { username: message.author.username },
+        true,
+      );
+      author.dataset.testid = "author";
+      author.addEventListener("click", () =>
+        window.chatApp.openDirect(message.author.username).catch((error) =>
+          showNotice(interpolate(gettext("Refused: %(detail)s"), { detail: error.message }, true))
+        )
+      );
+    }
     const body = document.createElement("span");
     body.className = "body";
-    body.textContent = message.body;
+    fillBody(body, message);
+    element.classList.toggle("mentions-me", mentionsMe(message));
     const time = document.createElement("time");
     time.dateTime = message.created_at;
     time.textContent = formatTime(message.created_at);
     element.append(author, body, time);
+    fillAttachments(element, message.attachments);
     if (message.edited_at) {
       const edited = document.createElement("span");
       edited.className = "edited";
-      edited.textContent = "(edited)";
+      edited.textContent = gettext("(edited)");
       element.append(edited);
     }
     if (canModerate || message.author.id === me) {
@@ -64,11 +101,464 @@
       remove.type = "button";
       remove.className = "delete";
       remove.dataset.testid = "delete";
-      remove.title = "Delete this message";
+      remove.title = gettext("Delete this message");
       remove.textContent = "×";
       remove.addEventListener("click", () => deleteMessage(message.id));
       element.append(remove);
     }
+    addEditsAndReactions(element, message);
+  }
+
+  // ---- edits and reactions (socket frames; history over REST) -------------------
+  //
+  // Edits and reactions are sent as frames and shown when their broadcast comes
+  // back (`message.edited`, `reaction.updated`), so every open page, this one
+  // included, shows the same state. Refusals arrive as `error` frames (notices).
+
+  const editWindowMs = Number(chat.dataset.editWindow || 0) * 1000;
+  const PALETTE = ["👍", "❤️", "😂", "🎉", "😮", "😢", "🙏", "👀"];
+  const MAX_TIMER_MS = 2147483647; // setTimeout's limit
+
+  function messageUrl(id) {
+    return chat.dataset.messagesUrl.replace(/0\/$/, `${id}/`);
+  }
+
+  function smallButton(className, testid, text, title, onClick) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = className;
+    button.dataset.testid = testid;
+    button.textContent = text;
+    button.title = title;
+    button.addEventListener("click", onClick);
+    return button;
+  }
+
+  function addEditsAndReactions(element, message) {
+    element.chatMessage = message;
+    const editableFor = Date.parse(message.created_at) + editWindowMs - Date.now();
+    if (message.author.id === me && editableFor > 0) {
+      const edit = smallButton(
+        "edit",
+        "edit",
+        gettext("Edit"),
+        gettext("Edit this message"),
+        () => startEditing(element)
+      );
+      element.append(edit);
+      // The server refuses edits after the window: stop offering them then.
+      setTimeout(() => edit.remove(), Math.min(editableFor, MAX_TIMER_MS));
+    }
+    if (canModerate && message.edited_at) {
+      element.append(
+        smallButton(
+          "history-toggle",
+          "history",
+          gettext("history"),
+          gettext("Earlier versions"),
+          () => toggleHistory(element)
+        )
+      );
+    }
+    const reactions = document.createElement("div");
+    reactions.className = "reactions";
+    reactions.dataset.testid = "reactions";
+    element.append(reactions);
+    renderReactions(element);
+  }
+
+  function startEditing(element) {
+    const message = element.chatMessage;
+    const body = element.querySelector(".body");
+    if (!body) {
+      return; // already editing
+    }
+    const field = document.createElement("textarea");
+    field.className = "edit-field";
+    field.dataset.testid = "edit-field";
+    field.maxLength = 4000;
+    field.rows = Math.min(6, message.body.split("\n").length);
+    field.value = message.body;
+    field.title = gettext("Enter saves, Shift+Enter starts a new line, Escape cancels");
+    field.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        fillMessage(element, element.chatMessage);
+      } else if (event.key === "Enter" && !event.shiftKey) {
+        event.preventDefault();
+        const text = field.value.trim();
+        if (text && text !== element.chatMessage.body) {
+          if (!send({ type: "message.edit", id: message.id, body: text })) {
+            showNotice(gettext("Offline: the edit was not sent."));
+          }
+        }
+        // The new text is shown when the server's `message.edited` arrives.
+        fillMessage(element, element.chatMessage);
+      }
+    });
+    body.replaceWith(field);
+    field.focus();
+    field.setSelectionRange(field.value.length, field.value.length);
+  }
+
+  async function toggleHistory(element) {
+    const open = element.querySelector(".history");
+    if (open) {
+      open.remove();
+      return;
+    }
+    const response = await api("GET", `${messageUrl(element.chatMessage.id)}revisions/`);
+    if (!response.ok) {
+      return; // api() has shown why
+    }
+    const panel = document.createElement("ol");
+    panel.className = "history";
+    panel.dataset.testid = "history-panel";
+    for (const version of await response.json()) {
+      const item = document.createElement("li");
+      item.dataset.testid = "version";
+      const when = document.createElement("time");
+      when.dateTime = version.created_at;
+      when.textContent = formatTime(version.created_at);
+      const text = document.createElement("span");
+      text.className = "version-body";
+      text.textContent = version.body;
+      item.append(when, text);
+      if (version.replaced_at === null) {
+        item.append(` ${gettext("(current)")}`);
+      }
+      panel.append(item);
+    }
+    element.querySelector(".history")?.remove(); // a second click while loading
+    element.append(panel);
+  }
+
+  function renderReactions(element) {
+    const message = element.chatMessage;
+    const area = element.querySelector(".reactions");
+    if (!area) {
+      return;
+    }
+    area.replaceChildren();
+    for (const group of message.reactions || []) {
+      const mine = group.users.some((user) => user.id === me);
+      const chip = smallButton(
+        mine ? "reaction mine" : "reaction",
+        "reaction",
+        `${group.emoji} ${group.count}`,
+        group.users.map((user) => user.username).join(", "),
+        () =>
+          send({
+            type: mine ? "reaction.remove" : "reaction.add",
+            message_id: message.id,
+            emoji: group.emoji,
+          })
+      );
+      chip.dataset.emoji = group.emoji;
+      chip.setAttribute("aria-pressed", mine ? "true" : "false");
+      area.append(chip);
+    }
+    area.append(
+      smallButton("add-reaction", "add-reaction", "☺+", gettext("Add a reaction"), () =>
+        togglePalette(element)
+      )
+    );
+  }
+
+  function togglePalette(element) {
+    const open = element.querySelector(".palette");
+    if (open) {
+      open.remove();
+      return;
+    }
+    const palette = document.createElement("span");
+    palette.className = "palette";
+    palette.dataset.testid = "reaction-palette";
+    for (const emoji of PALETTE) {
+      const choice = smallButton("palette-emoji", "palette-emoji", emoji, emoji, () => {
+        palette.remove();
+        send({ type: "reaction.add", message_id: element.chatMessage.id, emoji: emoji });
+      });
+      choice.dataset.emoji = emoji;
+      palette.append(choice);
+    }
+    element.querySelector(".reactions").after(palette);
+  }
+
+  function applyReactionUpdate(frame) {
+    const element = shown.get(frame.message_id);
+    if (!element || !element.chatMessage) {
+      return;
+    }
+    const message = element.chatMessage;
+    const groups = (message.reactions || []).slice();
+    const index = groups.findIndex((group) => group.emoji === frame.emoji);
+    const group = { emoji: frame.emoji, count: frame.count, users: frame.users };
+    if (frame.count === 0) {
+      if (index >= 0) {
+        groups.splice(index, 1);
+      }
+    } else if (index >= 0) {
+      groups[index] = group;
+    } else {
+      groups.push(group);
+    }
+    element.chatMessage = Object.assign({}, message, { reactions: groups });
+    renderReactions(element);
+  }
+
+  // ---- attachments: shown under the message, uploaded before it is sent ---------
+
+  const attachInput = document.getElementById("attach-input");
+  const pendingList = document.getElementById("pending-attachments");
+  const attachError = document.getElementById("attach-error");
+  const sendButton = form.querySelector("button[type=submit]");
+  const attachmentMaxBytes = Number(chat.dataset.attachmentMaxBytes);
+  let pendingAttachments = []; // uploaded, not yet sent: attachment objects
+  let uploading = 0;
+
+  function formatSize(bytes) {
+    if (bytes < 1024) {
+      return `${bytes} B`;
+    }
+    if (bytes < 1024 * 1024) {
+      return `${(bytes / 1024).toFixed(1)} KB`;
+    }
+    return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  }
+
+  function fillAttachments(element, attachments) {
+    // Images inline (the server sends them as images only, never as a page);
+    // anything else as a download link with its name and size. Names as text.
+    if (!attachments || attachments.length === 0) {
+      return;
+    }
+    const box = document.createElement("div");
+    box.className = "attachments";
+    for (const attachment of attachments) {
+      const link = document.createElement("a");
+      link.href = attachment.url;
+      if (attachment.is_image) {
+        link.target = "_blank";
+        link.rel = "noopener";
+        link.title = attachment.name;
+        const image = document.createElement("img");
+        image.dataset.testid = "attachment-image";
+        image.alt = attachment.name;
+        image.loading = "lazy";
+        // Keep the newest message in view once the picture has its height.
+        image.addEventListener("load", () => {
+          if (list.scrollHeight - list.scrollTop - list.clientHeight < image.height + 60) {
+            scrollToEnd();
+          }
+        });
+        image.src = attachment.url;
+        link.append(image);
+      } else {
+        link.className = "file";
+        link.dataset.testid = "attachment-file";
+        link.download = attachment.name;
+        link.textContent = `📄 ${attachment.name} (${formatSize(attachment.size)})`;
+      }
+      box.append(link);
+    }
+    element.append(box);
+  }
+
+  function showAttachError(text) {
+    attachError.textContent = text;
+    attachError.hidden = !text;
+  }
+
+  function updateSendButton() {
+    // A message goes out with every upload finished, or the ids would be missing.
+    sendButton.disabled = uploading > 0;
+  }
+
+  function showPendingAttachment(item, attachment) {
+    item.replaceChildren();
+    item.dataset.id = String(attachment.id);
+    const label = document.createElement("span");
+    label.textContent = `📎 ${attachment.name} (${formatSize(attachment.size)})`;
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.textContent = "×";
+    remove.title = gettext("Remove");
+    remove.addEventListener("click", () => {
+      // Never sent, the upload is deleted by the server's clean-up later.
+      pendingAttachments = pendingAttachments.filter((a) => a.id !== attachment.id);
+      item.remove();
+    });
+    item.append(label, remove);
+    pendingAttachments.push(attachment);
+  }
+
+  async function uploadFile(file) {
+    if (file.size > attachmentMaxBytes) {
+      showAttachError(
+        interpolate(
+          gettext("%(name)s is too large (%(size)s); the limit is %(limit)s."),
+          { name: file.name, size: formatSize(file.size), limit: formatSize(attachmentMaxBytes) },
+          true,
+        ),
+      );
+      return;
+    }
+    const item = document.createElement("li");
+    item.dataset.testid = "pending-attachment";
+    item.className = "uploading";
+    item.textContent = interpolate(
+      gettext("%(name)s (%(size)s) uploading…"),
+      { name: file.name, size: formatSize(file.size) },
+      true,
+    );
+    pendingList.append(item);
+    uploading += 1;
+    updateSendButton();
+    try {
+      const data = new FormData();
+      data.append("file", file);
+      const response = await fetch(chat.dataset.uploadUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
+        body: data,
+      });
+      let answer = {};
+      try {
+        answer = await response.json();
+      } catch (error) {
+        // not JSON (a proxy's error page): the status says enough
+      }
+      if (!response.ok) {
+        item.remove();
+        const reason =
+          response.status === 413
+            ? gettext("the file is too large")
+            : response.status === 415
+              ? gettext("this kind of file is not accepted")
+              : interpolate(
+                  gettext("upload refused (%(status)s)"),
+                  { status: response.status },
+                  true,
+                );
+        const refused = interpolate(
+          gettext("%(name)s: %(reason)s."),
+          { name: file.name, reason: reason },
+          true,
+        );
+        showAttachError(`${refused} ${answer.detail || ""}`.trim());
+        return;
+      }
+      item.classList.remove("uploading");
+      showPendingAttachment(item, answer);
+      showAttachError("");
+    } catch (error) {
+      item.remove();
+      showAttachError(
+        interpolate(
+          gettext("%(name)s: the upload failed (%(error)s)."),
+          { name: file.name, error: error.message },
+          true,
+        ),
+      );
+    } finally {
+      uploading -= 1;
+      updateSendButton();
+    }
+  }
+
+  function takePendingAttachments(element) {
+    // The composer's uploads go with this message; the pending line names them.
+    const taken = pendingAttachments;
+    pendingAttachments = [];
+    pendingList.replaceChildren();
+    for (const attachment of taken) {
+      element.append(` 📎 ${attachment.name}`);
+    }
+    return taken.map((attachment) => attachment.id);
+  }
+
+  document.getElementById("attach").addEventListener("click", () => attachInput.click());
+  attachInput.addEventListener("change", () => {
+    for (const file of attachInput.files) {
+      uploadFile(file);
+    }
+    attachInput.value = ""; // choosing the same file again still uploads it
+  });
+
+  // ---- mentions -------------------------------------------------------------------
+
+  // `@name` as chat/mentions.py reads it: username characters (letters, digits and
+  // @ . + - _) not preceded by one, trailing punctuation dropped until a name fits.
+  const MENTION = /(?<![\p{L}\p{M}\p{N}_.@+-])@([\p{L}\p{M}\p{N}_.@+-]+)/gu;
+  const TRAILING = "._@+-";
+
+  function mentionsMe(message) {
+    return (message.mentions || []).some((user) => user.id === me);
+  }
+
+  function fillBody(element, message) {
+    // The names the server resolved to members are highlighted; everything is
+    // appended as text nodes, never parsed as HTML.
+    const mentioned = new Map();
+    for (const user of message.mentions || []) {
+      mentioned.set(user.username.toLowerCase(), user);
+    }
+    const text = message.body;
+    let position = 0;
+    for (const match of mentioned.size ? text.matchAll(MENTION) : []) {
+      let name = match[1];
+      while (name && !mentioned.has(name.toLowerCase()) && TRAILING.includes(name.slice(-1))) {
+        name = name.slice(0, -1);
+      }
+      const user = mentioned.get(name.toLowerCase());
+      if (!name || !user) {
+        continue;
+      }
+      const end = match.index + 1 + name.length;
+      element.append(document.createTextNode(text.slice(position, match.index)));
+      const span = document.createElement("span");
+      span.className = user.id === me ? "mention me" : "mention";
+      span.dataset.testid = "mention";
+      span.textContent = text.slice(match.index, end);
+      element.append(span);
+      position = end;
+    }
+    element.append(document.createTextNode(text.slice(position)));
+  }
+
+  function showMention(frame) {
+    // "ana mentioned you in #room", linking to that room; built from text nodes.
+    const area = document.getElementById("notifications");
+    const note = document.createElement("div");
+    note.className = "notification mention-notification";
+    note.dataset.testid = "mention-notification";
+    note.setAttribute("role", "status");
+    const link = document.createElement("a");
+    link.href = chat.dataset.roomUrl.replace("-slug-", encodeURIComponent(frame.room));
+    link.textContent = `#${frame.room_name}`;
+    const excerpt = document.createElement("div");
+    excerpt.className = "excerpt";
+    excerpt.textContent = frame.message.body.slice(0, 140);
+    const close = document.createElement("button");
+    close.type = "button";
+    close.textContent = "×";
+    close.setAttribute("aria-label", gettext("dismiss"));
+    close.addEventListener("click", () => note.remove());
+    // The room's link goes where the translation puts %(room)s.
+    const [before, after = ""] = gettext("%(username)s mentioned you in %(room)s").split(
+      "%(room)s",
+    );
+    const username = { username: frame.message.author.username };
+    note.append(
+      document.createTextNode(interpolate(before, username, true)),
+      link,
+      document.createTextNode(interpolate(after, username, true)),
+      close,
+      excerpt,
+    );
+    area.append(note);
   }
 
   // ---- moderation (REST, with the session and its CSRF token) -------------------
@@ -92,7 +582,7 @@
       } catch (error) {
         // not JSON: keep the status
       }
-      showNotice(`Refused: ${detail}`);
+      showNotice(interpolate(gettext("Refused: %(detail)s"), { detail: detail }, true));
     }
     return response;
   }
@@ -114,30 +604,33 @@
       const item = document.createElement("li");
       item.dataset.testid = `member-${member.user.username}`;
       const name = document.createElement("span");
-      name.textContent = `${member.user.username} (${member.role})`;
+      const role = ROLE_LABELS[member.role] || member.role;
+      name.textContent = `${member.user.username} (${role})`;
       item.append(name);
       if (member.muted_until) {
         const muted = document.createElement("span");
         muted.className = "muted";
-        muted.textContent = " muted";
+        muted.textContent = ` ${gettext("muted")}`;
         item.append(muted);
       }
       if (member.user.id !== me && member.role !== "owner") {
         const base = `${chat.dataset.membersUrl}${member.user.id}/`;
+        // [test id, label, action]: the test id stays English in every language.
         const actions = [
-          ["Mute 10 min", () => api("POST", `${base}mute/`, { minutes: 10, reason: "" })],
-          ["Unmute", () => api("POST", `${base}unmute/`)],
-          ["Ban", () => api("POST", `${base}ban/`, { reason: "" })],
+          ["mute", gettext("Mute 10 min"), () => api("POST", `${base}mute/`, { minutes: 10, reason: "" })],
+          ["unmute", gettext("Unmute"), () => api("POST", `${base}unmute/`)],
+          ["ban", gettext("Ban"), () => api("POST", `${base}ban/`, { reason: "" })],
         ];
         if (chat.dataset.role === "owner" || chat.dataset.staff === "true") {
           const next = member.role === "moderator" ? "member" : "moderator";
-          actions.push([`Make ${next}`, () => api("PATCH", base, { role: next })]);
+          const label = next === "member" ? gettext("Make member") : gettext("Make moderator");
+          actions.push(["make", label, () => api("PATCH", base, { role: next })]);
         }
-        for (const [label, run] of actions) {
+        for (const [testid, label, run] of actions) {
           const button = document.createElement("button");
           button.type = "button";
           button.textContent = label;
-          button.dataset.testid = `${label.split(" ")[0].toLowerCase()}-${member.user.username}`;
+          button.dataset.testid = `${testid}-${member.user.username}`;
           button.addEventListener("click", async () => {
             await run();
             loadMembers();
@@ -191,7 +684,13 @@
       headers: { Accept: "application/json" },
     });
     if (!response.ok) {
-      throw new Error(`history request failed: ${response.status}`);
+      throw new Error(
+        interpolate(
+          gettext("history request failed: %(status)s"),
+          { status: response.status },
+          true,
+        ),
+      );
     }
     return response.json();
   }
@@ -201,6 +700,31 @@
     page.results.slice().reverse().forEach(showMessage);
     olderButton.hidden = page.next === null;
     scrollToEnd();
+  }
+
+  async function refreshShown() {
+    // `since` replays new messages only: edits, deletions and reactions made while
+    // this page was offline are fetched with the newest page and applied to the
+    // messages it covers.
+    const page = await fetchHistory({ limit: 50 });
+    if (!page.results.length) {
+      return;
+    }
+    const fresh = new Map(page.results.map((message) => [message.id, message]));
+    const newest = page.results[0].id;
+    const oldest = page.results[page.results.length - 1].id;
+    for (const [id, element] of shown) {
+      if (id < oldest || id > newest || element.querySelector(".edit-field")) {
+        continue; // outside the page, or being edited right now
+      }
+      const message = fresh.get(id);
+      if (message) {
+        fillMessage(element, message);
+      } else {
+        element.remove();
+        shown.delete(id);
+      }
+    }
   }
 
   async function loadOlder() {
@@ -220,15 +744,23 @@
   }
 
   function send(frame) {
-    if (socket && socket.readyState === WebSocket.OPEN) {
-      socket.send(JSON.stringify(frame));
-      return true;
+    return window.chatApp.send(frame);
+  }
+
+  function subscribeWhenReady() {
+    // Resume after the newest message shown: only once history has loaded (else
+    // `since` 0 would replay the room) and the socket is open.
+    if (historyLoaded && connected && !stopped) {
+      send({ type: "subscribe", room: room, since: newestId });
     }
-    return false;
   }
 
   function sendOutboxEntry(clientId, entry) {
-    send({ type: "message.send", room: room, body: entry.body, client_id: clientId });
+    const frame = { type: "message.send", room: room, body: entry.body, client_id: clientId };
+    if (entry.attachments && entry.attachments.length > 0) {
+      frame.attachments = entry.attachments;
+    }
+    send(frame);
   }
 
   function newClientId() {
@@ -259,23 +791,32 @@
     const close = document.createElement("button");
     close.type = "button";
     close.textContent = "×";
-    close.setAttribute("aria-label", "dismiss");
+    close.setAttribute("aria-label", gettext("dismiss"));
     close.addEventListener("click", () => note.remove());
     note.append(close);
     area.append(note);
   }
 
   function onFrame(frame) {
+    if (stopped) {
+      return;
+    }
     switch (frame.type) {
       case "hello":
-        attempt = 0;
-        startHeartbeat(frame.heartbeat);
-        send({ type: "subscribe", room: room, since: newestId });
+        connected = true;
+        subscribeWhenReady();
         break;
       case "subscribed":
-        setConnection("online", "online");
+        if (frame.room !== room) {
+          break;
+        }
+        setConnection("online", gettext("online"));
         outbox.forEach((entry, clientId) => sendOutboxEntry(clientId, entry));
         markRead();
+        if (everSubscribed) {
+          refreshShown().catch((error) => console.error("refresh failed", error));
+        }
+        everSubscribed = true;
         break;
       case "message.new":
         if (frame.room === room) {
@@ -304,11 +845,19 @@
         }
         break;
       }
+      case "reaction.updated":
+        if (frame.room === room) {
+          applyReactionUpdate(frame);
+        }
+        break;
       case "room.removed":
         if (frame.room === room) {
           stopped = true;
-          setConnection("offline", `removed from room (${frame.reason})`);
-          socket.close();
+          const reason = REMOVAL_REASONS[frame.reason] || frame.reason;
+          setConnection(
+            "offline",
+            interpolate(gettext("removed from room (%(reason)s)"), { reason: reason }, true),
+          );
         }
         break;
       case "error":
@@ -334,6 +883,12 @@
       case "notify":
         showNotification(frame.data);
         break;
+      case "mention":
+        // In the open room the message itself shows the mention.
+        if (frame.room !== room) {
+          showMention(frame);
+        }
+        break;
       case "presence":
         // Someone came or went: a moderator's member list may have changed.
         if (canModerate && frame.room === room) {
@@ -345,72 +900,63 @@
     }
   }
 
+  let readSentFor = 0;
+  let readTimer = null;
+
   function markRead() {
-    // The read marker only moves forward on the server; send it when seen.
-    if (document.visibilityState === "visible" && newestId > 0) {
-      send({ type: "read", room: room, last_id: newestId });
+    // The read marker only moves forward on the server; send it when seen, at most
+    // about once a second in a busy room (each moved marker updates every tab).
+    if (document.visibilityState !== "visible" || newestId <= readSentFor) {
+      return;
+    }
+    if (readTimer === null) {
+      readTimer = setTimeout(() => {
+        readTimer = null;
+        if (document.visibilityState === "visible" && newestId > readSentFor) {
+          if (send({ type: "read", room: room, last_id: newestId })) {
+            readSentFor = newestId;
+          }
+        }
+      }, readSentFor === 0 ? 0 : 1000);
     }
   }
 
   document.addEventListener("visibilitychange", markRead);
 
-  function startHeartbeat(seconds) {
-    stopHeartbeat();
-    // Well inside the server's limit of three silent heartbeats.
-    heartbeatTimer = setInterval(() => send({ type: "ping" }), seconds * 1000);
-  }
-
-  function stopHeartbeat() {
-    if (heartbeatTimer !== null) {
-      clearInterval(heartbeatTimer);
-      heartbeatTimer = null;
+  function onConnection(change) {
+    if (change.state === "connecting") {
+      connected = false;
+      setConnection(
+        "connecting",
+        change.attempt ? gettext("reconnecting…") : gettext("connecting…"),
+      );
+    } else if (change.state === "signed-out") {
+      connected = false;
+      setConnection("offline", gettext("signed out: reload the page to sign in again"));
+    } else if (change.state === "offline") {
+      connected = false;
+      const seconds = Math.ceil(change.delay / 1000);
+      setConnection(
+        "offline",
+        interpolate(gettext("offline: reconnecting in %(seconds)s s"), { seconds: seconds }, true),
+      );
     }
-  }
-
-  function connect() {
-    const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-    setConnection("connecting", attempt ? "reconnecting…" : "connecting…");
-    socket = new WebSocket(`${scheme}://${window.location.host}/ws/chat/`);
-    socket.addEventListener("message", (event) => {
-      try {
-        onFrame(JSON.parse(event.data));
-      } catch (error) {
-        console.error("bad frame from server", error);
-      }
-    });
-    socket.addEventListener("close", (event) => {
-      stopHeartbeat();
-      if (stopped) {
-        return;
-      }
-      if (event.code === 4401 || event.code === 4403) {
-        stopped = true;
-        setConnection("offline", "signed out: reload the page to sign in again");
-        return;
-      }
-      // Exponential back-off with full jitter, capped, so that a restarted server is
-      // not hit by every client at the same instant.
-      const base = Math.min(30000, 500 * 2 ** attempt);
-      const delay = base / 2 + Math.random() * base;
-      attempt += 1;
-      setConnection("offline", `offline: reconnecting in ${Math.ceil(delay / 1000)} s`);
-      setTimeout(connect, delay);
-    });
   }
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const body = input.value.trim();
-    if (!body) {
+    if ((!body && pendingAttachments.length === 0) || uploading > 0) {
       return;
     }
     const clientId = newClientId();
     const element = document.createElement("li");
     element.className = "pending";
     element.textContent = body;
+    const attachments = takePendingAttachments(element);
     list.append(element);
     scrollToEnd();
-    outbox.set(clientId, { body: body, element: element });
+    outbox.set(clientId, { body: body, element: element, attachments: attachments });
     sendOutboxEntry(clientId, outbox.get(clientId));
     input.value = "";
   });
@@ -420,16 +966,26 @@
   // Exposed for tests and debugging: the socket can be dropped to exercise reconnect.
   window.chatRoom = {
     get socket() {
-      return socket;
+      return window.chatApp.socket;
     },
     get newestId() {
       return newestId;
     },
   };
 
+  window.chatApp.listen((kind, payload) =>
+    kind === "frame" ? onFrame(payload) : onConnection(payload)
+  );
   loadLatest()
-    .catch((error) => showNotice(`Could not load history: ${error.message}`))
-    .finally(connect);
+    .catch((error) =>
+      showNotice(
+        interpolate(gettext("Could not load history: %(error)s"), { error: error.message }, true),
+      ),
+    )
+    .finally(() => {
+      historyLoaded = true;
+      subscribeWhenReady();
+    });
   if (canModerate) {
     loadMembers();
   }

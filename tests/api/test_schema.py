@@ -48,7 +48,7 @@ schema.config.generation.update(
 
 
 @pytest.fixture
-def fuzz_target(ana, bob, general):
+def fuzz_target(ana, bob, general, media_root):
     from django.core.signals import request_finished, request_started
     from django.db import close_old_connections
 

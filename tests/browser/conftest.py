@@ -3,6 +3,7 @@ browser)."""
 
 import pytest
 
+from tests.browser.pages import two_people_in_lobby
 from tests.servers import ChatServer
 
 CHROMIUM_ARGS = [
@@ -37,3 +38,9 @@ def browser(chromium_path, monkeypatch):
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def two_people(browser, live_chat_server):
+    """ana creates 'lobby'; bob signs up and joins it; both are on the room page."""
+    return two_people_in_lobby(browser, live_chat_server)

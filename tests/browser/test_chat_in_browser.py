@@ -6,77 +6,17 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.servers import ChatServer
+from tests.browser.pages import (  # noqa: F401 (helpers other test modules use)
+    PASSWORD,
+    expect_online,
+    messages,
+    post_as,
+    send_message,
+    sign_up,
+    socket_cut,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.processes]
-
-PASSWORD = "a-Long-passw0rd"
-
-
-def sign_up(page: Page, server: ChatServer, username: str) -> None:
-    page.goto(f"{server.http_url}/accounts/signup/")
-    page.fill("#id_username", username)
-    page.fill("#id_password1", PASSWORD)
-    page.fill("#id_password2", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.get_by_test_id("whoami")).to_have_text(username)
-
-
-def send_message(page: Page, text: str) -> None:
-    page.get_by_test_id("body").fill(text)
-    page.get_by_test_id("send").click()
-
-
-def messages(page: Page):
-    return page.locator("[data-testid=messages] li[data-id]")
-
-
-def post_as(username: str, room_slug: str, bodies: list[str]) -> None:
-    """Store messages through the write path, as another client or process would.
-
-    Runs on its own thread: Playwright keeps an event loop in the test's thread, and
-    the service's broadcast must not run inside it.
-    """
-
-    def post():
-        from django.contrib.auth import get_user_model
-        from django.db import connection
-
-        from chat import services
-        from chat.models import Room
-
-        room = Room.objects.get(slug=room_slug)
-        author = get_user_model().objects.get(username=username)
-        for index, body in enumerate(bodies):
-            services.message_create(
-                room=room, author=author, body=body, client_id=f"{body[:50]}-{index}"
-            )
-        connection.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(post).result()
-
-
-def expect_online(page: Page) -> None:
-    expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "online")
-
-
-@pytest.fixture
-def two_people(browser, live_chat_server):
-    """ana creates 'lobby'; bob signs up and joins it; both are on the room page."""
-    ana = browser.new_context().new_page()
-    bob = browser.new_context().new_page()
-    sign_up(ana, live_chat_server, "ana")
-    ana.fill("#id_slug", "lobby")
-    ana.fill("#id_name", "Lobby")
-    ana.click("[data-testid=room-create] button[type=submit]")
-    expect(ana.locator("h1")).to_contain_text("Lobby")
-    sign_up(bob, live_chat_server, "bob")
-    bob.get_by_test_id("join-lobby").click()
-    expect(bob.locator("h1")).to_contain_text("Lobby")
-    expect_online(ana)
-    expect_online(bob)
-    return ana, bob
 
 
 def test_two_people_see_each_others_messages_live(two_people):
@@ -117,7 +57,10 @@ def test_after_a_server_restart_messages_sent_meanwhile_appear_once(
     send_message(ana, "before the restart")
     expect(messages(bob)).to_have_count(1)
     live_chat_server.stop()
-    expect(bob.get_by_test_id("connection")).to_have_attribute("data-state", "offline")
+    # The browser reports the close only after its closing handshake gives up.
+    expect(bob.get_by_test_id("connection")).to_have_attribute(
+        "data-state", "offline", timeout=15_000
+    )
     # While the server is down a message is stored (as another server process would).
     post_as("ana", "lobby", ["while you were away"])
     live_chat_server.start()
@@ -136,15 +79,12 @@ def test_after_a_dropped_socket_messages_sent_meanwhile_appear_once(two_people):
     ana, bob = two_people
     send_message(ana, "first")
     expect(messages(bob)).to_have_count(1)
-    # Take bob's browser off the network and drop his socket: his reconnects fail
-    # until he is back online, so ana's message can only reach him by the replay.
-    bob.context.set_offline(True)
-    bob.evaluate("window.chatRoom.socket.close()")
-    expect(bob.get_by_test_id("connection")).to_have_attribute("data-state", "offline")
-    send_message(ana, "sent while bob was offline")
-    expect(messages(ana)).to_have_count(2)
-    assert messages(bob).count() == 1
-    bob.context.set_offline(False)
+    # Drop bob's socket and refuse his reconnects, so that ana's message can only
+    # reach him by the replay.
+    with socket_cut(bob):
+        send_message(ana, "sent while bob was offline")
+        expect(messages(ana)).to_have_count(2)
+        assert messages(bob).count() == 1
     expect(
         bob.locator("li[data-id]", has_text="sent while bob was offline")
     ).to_have_count(1, timeout=20_000)
@@ -205,13 +145,14 @@ def test_unread_count_shows_in_the_room_list_until_the_room_is_read(
     post_as("ana", "lobby", ["one", "two"])
     bob.reload()
     expect(bob.get_by_test_id("unread-lobby")).to_have_text("2")
-    bob.get_by_role("link", name="Lobby").click()
+    bob.get_by_test_id("room-list").get_by_role("link", name="Lobby").click()
     expect(messages(bob)).to_have_count(2)
     expect_online(bob)
     # The page sends `read` once it is subscribed; the list then shows nothing.
     bob.wait_for_function("window.chatRoom.newestId > 0")
     bob.goto(f"{live_chat_server.http_url}/")
-    expect(bob.get_by_test_id("unread-lobby")).to_have_count(0)
+    expect(bob.get_by_test_id("unread-lobby")).to_be_hidden()
+    expect(bob.get_by_test_id("list-unread-lobby")).to_be_hidden()
 
 
 def test_room_owner_cleans_up_spam_from_the_room_page(two_people):

@@ -99,6 +99,9 @@ async def test_subscribe_reports_last_id_and_no_replay_without_since(ana, bob, g
         "room": "general",
         "last_id": first.pk,
         "more": False,
+        "unread_count": 1,
+        "mention_count": 0,
+        "last_read_id": 0,
     }
     await socket.disconnect()
 
@@ -171,6 +174,9 @@ async def test_message_send_is_broadcast_to_every_subscriber_sender_included(
         "created_at": message["created_at"],
         "edited_at": None,
         "client_id": "k1",
+        "attachments": [],
+        "reactions": [],
+        "mentions": [],
     }
     assert message["created_at"].endswith("Z")
     assert stored.body == "hello bob"

@@ -121,7 +121,12 @@ def test_probe_gives_up_after_the_timeout_when_the_layer_never_answers():
     assert report["status"] == "failed"
     assert report["database"]["status"] == "ok"
     error = report["channel_layer"]["error"]
-    backend = settings.CHANNEL_LAYERS["default"]["BACKEND"]
+    # The probe process has REDIS_URL, so it runs the Redis layer this test process
+    # may not (without REDIS_URL the tests themselves use the in-memory layer).
+    backend = {
+        "pubsub": "chat.layers.FanoutChannelLayer",
+        "core": "channels_redis.core.RedisChannelLayer",
+    }[settings.CHAT_CHANNEL_LAYER]
     assert error.startswith(f"{backend} at redis://127.0.0.1:{port}/0 ")
     # The core layer is cut off by the probe's own timeout; the pub/sub layer's
     # client times out reading first. Either way the message says what and where.

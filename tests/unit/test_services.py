@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from chat import selectors, services
+from chat import protocol, selectors, services
 from chat.errors import BodyEmpty, BodyTooLong, InvalidInput, NotMember, RoomNotFound
 from chat.models import Membership, Message, Room
 
@@ -111,9 +111,14 @@ def test_history_pages_use_a_bounded_number_of_queries(ana, general):
         page = selectors.message_page_before(
             room_id=general.pk, before_id=None, limit=20
         )
-        [m.author.username for m in page]
+        [
+            (m.author.username, protocol.reactions_object(m), list(m.attachments.all()))
+            for m in page
+        ]
     assert len(page) == 20
-    assert len(queries) == 1
+    # The messages with their authors, then all their reactions, then all their
+    # attachments: one query each, however many messages.
+    assert len(queries) == 3
 
 
 def test_deleted_messages_leave_history(ana, general):

@@ -1,0 +1,112 @@
+"""What a person does on our pages, as Playwright steps shared by browser tests."""
+
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+from playwright.sync_api import Page, expect
+
+from tests.servers import ChatServer
+
+PASSWORD = "a-Long-passw0rd"
+
+
+def sign_up(page: Page, server: ChatServer, username: str) -> None:
+    page.goto(f"{server.http_url}/accounts/signup/")
+    page.fill("#id_username", username)
+    page.fill("#id_password1", PASSWORD)
+    page.fill("#id_password2", PASSWORD)
+    page.click("main button[type=submit]")  # not the language switch in the top bar
+    expect(page.get_by_test_id("whoami")).to_have_text(username)
+
+
+def send_message(page: Page, text: str) -> None:
+    page.get_by_test_id("body").fill(text)
+    page.get_by_test_id("send").click()
+
+
+def messages(page: Page):
+    return page.locator("[data-testid=messages] li[data-id]")
+
+
+def post_as(username: str, room_slug: str, bodies: list[str]) -> None:
+    """Store messages through the write path, as another client or process would.
+
+    Runs on its own thread: Playwright keeps an event loop in the test's thread, and
+    the service's broadcast must not run inside it.
+    """
+
+    def post():
+        from django.contrib.auth import get_user_model
+        from django.db import connection
+
+        from chat import services
+        from chat.models import Room
+
+        room = Room.objects.get(slug=room_slug)
+        author = get_user_model().objects.get(username=username)
+        for index, body in enumerate(bodies):
+            services.message_create(
+                room=room, author=author, body=body, client_id=f"{body[:50]}-{index}"
+            )
+        connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(post).result()
+
+
+def expect_online(page: Page) -> None:
+    expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "online")
+
+
+@contextmanager
+def socket_cut(page: Page):
+    """Drop the page's chat socket and refuse its reconnections until the block ends.
+
+    `context.set_offline` does not stop WebSockets in Chromium, so reconnects would
+    race the test; a WebSocket route closes every new socket while the cut lasts and
+    passes them through to the server afterwards.
+    """
+    cut = {"active": True}
+
+    def route(socket_route):
+        if cut["active"]:
+            socket_route.close(code=4000, reason="cut by the test")
+        else:
+            socket_route.connect_to_server()
+
+    page.route_web_socket("**/ws/chat/", route)
+    page.evaluate("window.chatApp.socket.close()")
+    expect(page.get_by_test_id("connection")).to_have_attribute(
+        "data-state", "offline", timeout=15_000
+    )
+    try:
+        yield
+    finally:
+        cut["active"] = False
+
+
+def create_room(
+    page: Page, server: ChatServer, slug: str, name: str, *, private: bool = False
+) -> None:
+    page.goto(f"{server.http_url}/")
+    page.fill("#id_slug", slug)
+    page.fill("#id_name", name)
+    if private:
+        page.check("#id_is_private")
+    page.click("[data-testid=room-create] button[type=submit]")
+    expect(page.locator("h1")).to_contain_text(name)
+
+
+def two_people_in_lobby(browser, server: ChatServer, **bob_context) -> tuple:
+    """ana creates 'lobby'; bob signs up and joins it; both are on the room page,
+    online. `bob_context` goes to bob's browser context (accept_downloads...)."""
+    ana = browser.new_context().new_page()
+    bob = browser.new_context(**bob_context).new_page()
+    sign_up(ana, server, "ana")
+    create_room(ana, server, "lobby", "Lobby")
+    sign_up(bob, server, "bob")
+    bob.get_by_test_id("join-lobby").click()
+    expect(bob.locator("h1")).to_contain_text("Lobby")
+    expect_online(ana)
+    expect_online(bob)
+    return ana, bob

@@ -1,0 +1,126 @@
+"""Direct conversations and unread badges over the socket."""
+
+import pytest
+from channels.db import database_sync_to_async
+
+from chat import services
+from tests.sockets import nothing_more, open_chat, receive, send, subscribe
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+post = database_sync_to_async(services.message_create)
+
+
+async def test_direct_open_answers_the_conversation_and_tells_both_people(ana, bob):
+    ana_socket, bob_socket = await open_chat(ana), await open_chat(bob)
+    await send(ana_socket, {"type": "direct.open", "username": "bob"})
+    frames = [await receive(ana_socket), await receive(ana_socket)]
+    opened = next(f for f in frames if f["type"] == "direct.opened")
+    added_for_ana = next(f for f in frames if f["type"] == "room.added")
+    assert opened["created"] is True
+    room = opened["room"]
+    assert room["kind"] == "direct" and room["is_private"] is True
+    assert room["peer"] == {"id": bob.pk, "username": "bob"}
+    assert added_for_ana["room"]["slug"] == room["slug"]
+    added_for_bob = await receive(bob_socket)
+    assert added_for_bob["type"] == "room.added"
+    assert added_for_bob["room"]["slug"] == room["slug"]
+    assert added_for_bob["room"]["peer"] == {"id": ana.pk, "username": "ana"}
+
+    # Opening it again finds it and tells nobody anything new.
+    await send(ana_socket, {"type": "direct.open", "username": "bob"})
+    again = await receive(ana_socket)
+    assert again["type"] == "direct.opened" and again["created"] is False
+    assert await nothing_more(bob_socket)
+
+    # It is a room: subscribe, send, receive.
+    await subscribe(ana_socket, room["slug"])
+    await subscribe(bob_socket, room["slug"])
+    await send(
+        ana_socket,
+        {"type": "message.send", "room": room["slug"], "body": "hi", "client_id": "1"},
+    )
+    assert (await receive(bob_socket))["message"]["body"] == "hi"
+    await ana_socket.disconnect()
+    await bob_socket.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ({"type": "direct.open", "username": "nobody"}, "not_found"),
+        ({"type": "direct.open", "username": "ana"}, "invalid"),
+        ({"type": "direct.open", "username": ""}, "bad_frame"),
+        ({"type": "direct.open", "username": 7}, "bad_frame"),
+        ({"type": "direct.open"}, "bad_frame"),
+    ],
+)
+async def test_bad_direct_open_frames_get_an_error(ana, frame, code):
+    socket = await open_chat(ana)
+    await send(socket, frame)
+    error = await receive(socket)
+    assert error["type"] == "error" and error["code"] == code, error
+    assert error["ref"] == "direct.open"
+    await socket.disconnect()
+
+
+async def test_a_third_person_cannot_subscribe_to_a_conversation(ana, bob, carol):
+    room, _ = await database_sync_to_async(services.direct_open)(user=ana, other=bob)
+    socket = await open_chat(carol)
+    await send(socket, {"type": "subscribe", "room": room.slug})
+    error = await receive(socket)
+    assert error["code"] == "room_not_found"
+    await socket.disconnect()
+
+
+async def test_subscribed_carries_the_unread_badge(ana, bob, general):
+    for i in range(3):
+        await post(room=general, author=ana, body=f"m{i}", client_id=f"m{i}")
+    socket = await open_chat(bob)
+    _, subscribed = await subscribe(socket, "general")
+    assert subscribed["unread_count"] == 3
+    assert subscribed["last_read_id"] == 0
+    await socket.disconnect()
+
+
+async def test_reading_in_one_tab_updates_the_badge_in_every_tab(ana, bob, general):
+    messages = [
+        (await post(room=general, author=ana, body=f"m{i}", client_id=f"m{i}"))[0]
+        for i in range(3)
+    ]
+    reading_tab, other_tab = await open_chat(bob), await open_chat(bob)
+    await subscribe(reading_tab, "general")
+    await send(
+        reading_tab, {"type": "read", "room": "general", "last_id": messages[1].pk}
+    )
+    expected = {
+        "type": "unread",
+        "room": "general",
+        "unread_count": 1,
+        "mention_count": 0,
+        "last_read_id": messages[1].pk,
+        "last_id": messages[2].pk,
+    }
+    # The other tab is not even subscribed to the room: the badge is the user's.
+    assert await receive(other_tab) == expected
+    assert await receive(reading_tab) == expected
+    # Reading the same again moves nothing and sends nothing.
+    await send(
+        reading_tab, {"type": "read", "room": "general", "last_id": messages[0].pk}
+    )
+    assert await nothing_more(other_tab)
+    await reading_tab.disconnect()
+    await other_tab.disconnect()
+
+
+async def test_joining_a_room_elsewhere_tells_the_users_sockets(bob, ana):
+    room = await database_sync_to_async(services.room_create)(
+        owner=ana, slug="新闻", name="新闻频道"
+    )
+    socket = await open_chat(bob)
+    await database_sync_to_async(services.room_join)(user=bob, room=room)
+    added = await receive(socket)
+    assert added["type"] == "room.added"
+    assert added["room"]["slug"] == "新闻" and added["room"]["name"] == "新闻频道"
+    assert added["room"]["kind"] == "room" and "peer" not in added["room"]
+    await socket.disconnect()

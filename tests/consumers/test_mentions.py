@@ -1,0 +1,80 @@
+"""`mention` frames through the full socket stack: they reach every socket of the
+mentioned member, subscribed to the room or not, and nobody else."""
+
+import pytest
+from channels.db import database_sync_to_async
+
+from chat import services
+from tests.sockets import frames_until_pong, open_chat, receive, send, subscribe
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def test_mentioned_member_gets_the_frame_on_a_socket_not_subscribed_to_the_room(
+    ana, bob, general
+):
+    ana_socket = await open_chat(ana)
+    await subscribe(ana_socket, "general")
+    elsewhere = await open_chat(bob)  # bob's tab on another page: no subscription
+    in_room = await open_chat(bob)
+    await subscribe(in_room, "general")
+    await send(
+        ana_socket,
+        {
+            "type": "message.send",
+            "room": "general",
+            "body": "@bob, look",
+            "client_id": "m1",
+        },
+    )
+    ack = await receive(ana_socket)
+    assert ack["message"]["mentions"] == [{"id": bob.pk, "username": "bob"}]
+    mention = await receive(elsewhere)
+    assert mention == {
+        "type": "mention",
+        "room": "general",
+        "room_name": "General",
+        "message": ack["message"],
+    }
+    # The subscribed socket gets the message and the mention, once each.
+    frames = [await receive(in_room), await receive(in_room)]
+    assert sorted(frame["type"] for frame in frames) == ["mention", "message.new"]
+    assert await frames_until_pong(in_room) == []
+    # The author is not told about their own message.
+    assert await frames_until_pong(ana_socket) == []
+    for socket in (ana_socket, elsewhere, in_room):
+        await socket.disconnect()
+
+
+async def test_mentioning_a_non_member_sends_nothing(ana, bob, carol, general):
+    carol_socket = await open_chat(carol)
+    bob_socket = await open_chat(bob)
+    await database_sync_to_async(services.message_create)(
+        room=general, author=ana, body="@carol @bob hi", client_id="m2"
+    )
+    # bob's frame arrives: carol's, had there been one, was sent before it.
+    assert (await receive(bob_socket))["type"] == "mention"
+    assert await frames_until_pong(carol_socket) == []
+    await carol_socket.disconnect()
+    await bob_socket.disconnect()
+
+
+async def test_an_edit_that_adds_a_mention_tells_the_new_member_once(
+    ana, bob, carol, general
+):
+    await database_sync_to_async(services.room_join)(user=carol, room=general)
+    message, _ = await database_sync_to_async(services.message_create)(
+        room=general, author=ana, body="hi @bob", client_id="m3"
+    )
+    bob_socket = await open_chat(bob)
+    carol_socket = await open_chat(carol)
+    edit = database_sync_to_async(services.message_edit)
+    await edit(message=message, editor=ana, body="hi @bob and @carol")
+    await edit(message=message, editor=ana, body="hi @carol (typo fixed)")
+    mention = await receive(carol_socket)
+    assert mention["type"] == "mention"
+    assert mention["message"]["id"] == message.pk
+    assert await frames_until_pong(carol_socket) == []
+    assert await frames_until_pong(bob_socket) == []
+    await carol_socket.disconnect()
+    await bob_socket.disconnect()
