@@ -4,7 +4,14 @@ import pytest
 from channels.db import database_sync_to_async
 
 from chat import services
-from tests.sockets import nothing_more, open_chat, receive, send, subscribe
+from tests.sockets import (
+    frames_until_pong,
+    nothing_more,
+    open_chat,
+    receive,
+    send,
+    subscribe,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -123,4 +130,20 @@ async def test_joining_a_room_elsewhere_tells_the_users_sockets(bob, ana):
     assert added["type"] == "room.added"
     assert added["room"]["slug"] == "新闻" and added["room"]["name"] == "新闻频道"
     assert added["room"]["kind"] == "room" and "peer" not in added["room"]
+    await socket.disconnect()
+
+
+async def test_a_conversation_resumes_after_a_dropped_socket_like_a_room(ana, bob):
+    room, _ = await database_sync_to_async(services.direct_open)(user=ana, other=bob)
+    seen, _ = await post(room=room, author=ana, body="before", client_id="b")
+    missed = [
+        (await post(room=room, author=ana, body=f"missed {n}", client_id=f"m{n}"))[0]
+        for n in range(3)
+    ]
+    socket = await open_chat(bob)
+    replayed, subscribed = await subscribe(socket, room.slug, since=seen.pk)
+    assert [frame["message"]["id"] for frame in replayed] == [m.pk for m in missed]
+    assert all(frame["replay"] is True for frame in replayed)
+    assert subscribed["last_id"] == missed[-1].pk
+    assert [f for f in await frames_until_pong(socket) if f["type"] == "message"] == []
     await socket.disconnect()
