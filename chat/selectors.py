@@ -189,12 +189,21 @@ def membership_of(*, user, room: Room) -> Membership | None:
 
 
 def room_get_for_member(*, user, slug: str) -> tuple[Room, Membership]:
-    """The room and the user's membership, or RoomNotFound / NotMember."""
-    room = room_get_visible(user=user, slug=slug)
-    membership = membership_of(user=user, room=room)
-    if membership is None:
-        raise NotMember()
-    return room, membership
+    """The room and the user's membership, or RoomNotFound / NotMember.
+
+    A member costs one query, as every history page and subscribe starts here;
+    only a refusal looks further, to tell a room one may not see from one to join.
+    """
+    if user.is_authenticated:
+        membership = (
+            Membership.objects.select_related("room")
+            .filter(room__slug=slug, user=user)
+            .first()
+        )
+        if membership is not None:
+            return membership.room, membership
+    room_get_visible(user=user, slug=slug)
+    raise NotMember()
 
 
 def _visible_messages(room_id: int) -> QuerySet[Message]:

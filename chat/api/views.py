@@ -67,9 +67,10 @@ def _user(user_id: int):
 
 def _member_room(request, slug):
     """The room, if the caller is a member (404 private / 403 public otherwise)."""
-    room = selectors.room_get_visible(user=request.user, slug=slug)
-    if selectors.membership_of(user=request.user, room=room) is None:
-        raise NotMember(_("Only members may do this; join the room first."))
+    try:
+        room, _membership = selectors.room_get_for_member(user=request.user, slug=slug)
+    except NotMember:
+        raise NotMember(_("Only members may do this; join the room first.")) from None
     return room
 
 

@@ -144,12 +144,48 @@ def test_each_page_costs_a_bounded_number_of_queries(
     for i in range(120):
         services.message_create(room=general, author=ana, body=str(i), client_id=str(i))
     client.force_login(bob)
-    # session + user + room + membership + the messages + their reactions + their
-    # attachments (+ mentions, when a body holds an '@'), whatever the page size
+    # session + user + room with membership + the messages + their reactions +
+    # their attachments (+ mentions, when a body holds an '@'), whatever the size
     for limit in (1, 50, 200):
-        with django_assert_max_num_queries(7):
+        with django_assert_max_num_queries(6):
             response = client.get(url(limit=limit))
         assert response.status_code == 200
+
+
+def test_a_private_rooms_page_with_everything_costs_one_query_more_at_most(
+    client, ana, bob, hideout, media_root, settings, django_assert_max_num_queries
+):
+    """Mentions, reactions and attachments each cost one query for the whole page;
+    the mention query runs only when a body holds an '@' (tests/unit/test_mentions)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from chat import attachments, reactions
+    from tests import files
+
+    for kind in ("SEND", "UPLOAD", "REACTION"):
+        setattr(settings, f"CHAT_{kind}_BURST", "1000/10")
+        setattr(settings, f"CHAT_{kind}_SUSTAINED", "1000/10")
+    services.member_add(room=hideout, actor=ana, user=bob)
+    for i in range(30):
+        upload = attachments.attachment_upload(
+            room=hideout,
+            uploader=ana,
+            file=SimpleUploadedFile(f"{i}.txt", files.TEXT, "text/plain"),
+        )
+        message, _ = services.message_create(
+            room=hideout,
+            author=ana,
+            body=f"@bob number {i}",
+            client_id=str(i),
+            attachment_ids=[upload.pk],
+        )
+        reactions.reaction_add(message=message, user=bob, emoji="👍")
+    client.force_login(bob)
+    for limit in (1, 50, 200):
+        with django_assert_max_num_queries(7):
+            response = client.get(url("hideout", limit=limit))
+        first = response.json()["results"][0]
+        assert first["mentions"] and first["reactions"] and first["attachments"]
 
 
 def test_history_queries_are_bounded_by_the_rooms_newest_id(
