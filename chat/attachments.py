@@ -3,7 +3,8 @@
 Owns the allow-list, decided from a file's content (magic bytes, or valid UTF-8
 text), never from the client's claimed type; the display name; and the write paths:
 upload, attach to a message (inside `services.message_create`), delete stale
-uploads. Files go through Django's storage API only, never a filesystem path.
+uploads, and removing a file once its row is deleted, whatever deleted it. Files go
+through Django's storage API only, never a filesystem path.
 Serving is `chat.views.attachment_download`, after `selectors.attachment_get_readable`.
 """
 
@@ -15,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -256,16 +258,29 @@ def attachments_delete_stale(*, older_than: timedelta | None = None) -> int:
     deleted = 0
     for attachment in stale.iterator():
         # Only if still unattached: a send may have taken it since the read above.
+        # The file goes with the row (`attachment_file_delete`).
         count, _by_model = Attachment.objects.filter(
             pk=attachment.pk, message__isnull=True
         ).delete()
-        if not count:
-            continue
-        deleted += 1
-        try:
-            attachment.file.delete(save=False)
-        except Exception:
-            # The row is gone, so nothing refers to the file any more; an operator
-            # can remove it from the storage by hand.
-            logger.exception("could not delete stored file %s", attachment.file.name)
+        deleted += bool(count)
     return deleted
+
+
+def attachment_file_delete(sender, instance: Attachment, **kwargs) -> None:
+    """post_delete of Attachment: whatever deleted the row (the stale clean-up, a
+    room, message or account deleted with everything in it, the admin), its stored
+    file goes too, once the deletion is committed; a rolled back one keeps it."""
+    file = instance.file
+    if not file.name:
+        return
+    storage, name = file.storage, file.name
+
+    def delete() -> None:
+        try:
+            storage.delete(name)
+        except Exception:
+            # Nothing refers to the file any more; an operator can remove it from
+            # the storage by hand.
+            logger.exception("could not delete stored file %s", name)
+
+    transaction.on_commit(delete)

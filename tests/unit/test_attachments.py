@@ -294,7 +294,9 @@ def test_history_pages_load_attachments_in_one_query(
 # ---- stale uploads ------------------------------------------------------------------
 
 
-def test_stale_unattached_uploads_are_deleted_with_their_files(ana, general):
+def test_stale_unattached_uploads_are_deleted_with_their_files(
+    ana, general, django_capture_on_commit_callbacks
+):
     stale = upload(ana, general, "stale.txt", files.TEXT)
     sent = upload(ana, general, "sent.txt", files.TEXT)
     fresh = upload(ana, general, "fresh.txt", files.TEXT)
@@ -303,11 +305,39 @@ def test_stale_unattached_uploads_are_deleted_with_their_files(ana, general):
     Attachment.objects.filter(pk__in=[stale.pk, sent.pk]).update(
         created_at=two_days_ago
     )
-    assert attachments.attachments_delete_stale() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert attachments.attachments_delete_stale() == 1
     assert set(Attachment.objects.values_list("pk", flat=True)) == {sent.pk, fresh.pk}
     assert not default_storage.exists(stale.file.name)
     assert default_storage.exists(sent.file.name)
     assert default_storage.exists(fresh.file.name)
+
+
+def test_deleting_a_room_deletes_its_files_once_committed(
+    ana, general, django_capture_on_commit_callbacks
+):
+    sent = upload(ana, general, "sent.txt", files.TEXT)
+    send(ana, general, ids=[sent.pk])
+    unsent = upload(ana, general, "unsent.png", files.png())
+    names = [sent.file.name, unsent.file.name]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        general.delete()
+    # Until the deletion commits, the files stay: a rollback would need them.
+    assert all(default_storage.exists(name) for name in names)
+    for callback in callbacks:
+        callback()
+    assert not any(default_storage.exists(name) for name in names)
+
+
+def test_a_rolled_back_deletion_keeps_the_file(ana, general):
+    from django.db import transaction
+
+    kept = upload(ana, general, "kept.txt", files.TEXT)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Attachment.objects.filter(pk=kept.pk).delete()
+        raise RuntimeError("changed my mind")
+    assert Attachment.objects.filter(pk=kept.pk).exists()
+    assert default_storage.exists(kept.file.name)
 
 
 def test_the_clean_up_command_reports_what_it_deleted(ana, general, capsys):
