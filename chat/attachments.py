@@ -16,12 +16,13 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from chat import ratelimits
+from chat import image_metadata, ratelimits
 from chat.errors import (
     AttachmentInvalid,
     InvalidInput,
@@ -58,6 +59,8 @@ NAME_EXTENSIONS = {
     "application/pdf": {".pdf"},
     "text/plain": {".txt", ".text", ".log", ".md", ".csv"},
 }
+# Stored only once their metadata is removed (chat.image_metadata).
+IMAGES_WITH_METADATA = {"image/jpeg", "image/png", "image/webp"}
 IMAGE_EXTENSIONS = set().union(
     *(names for kind, names in NAME_EXTENSIONS.items() if kind.startswith("image/"))
 )
@@ -184,6 +187,7 @@ def attachment_upload(*, room: Room, uploader, file) -> Attachment:
         raise InvalidInput(_("The file is empty."))
     content_type = content_type_of(file)
     name = name_for(file.name or "", content_type)
+    file = _without_metadata(file, content_type)
     attachment = Attachment(
         room=room,
         uploader=uploader,
@@ -199,6 +203,20 @@ def attachment_upload(*, room: Room, uploader, file) -> Attachment:
         attachment.file.delete(save=False)
         raise
     return attachment
+
+
+def _without_metadata(file, content_type: str):
+    """A picture's EXIF, XMP, comments and the like removed (the GPS position of a
+    phone photo must not reach the room); other files as they are."""
+    if content_type not in IMAGES_WITH_METADATA:
+        return file
+    file.seek(0)
+    try:
+        data = image_metadata.metadata_stripped(content_type, file.read())
+    except image_metadata.ImageDamaged as error:
+        logger.info("refused a damaged %s upload: %s", content_type, error)
+        raise InvalidInput(_("The picture is damaged and cannot be shared.")) from None
+    return ContentFile(data, name=file.name)
 
 
 def _megabytes(size: int) -> str:

@@ -50,6 +50,19 @@ def test_a_picture_appears_inline_for_the_other_person_live(two_people):
     )
 
 
+def test_a_phone_photo_shows_upright_without_its_metadata(two_people, server):
+    ana, bob = two_people
+    attach(ana, "holiday.jpg", files.PHOTO_JPEG, "image/jpeg")
+    expect(ana.get_by_test_id("pending-attachment")).to_contain_text("holiday.jpg")
+    send_message(ana, "from the beach")
+    image = messages(bob).last.get_by_test_id("attachment-image")
+    # 16x8 as taken, Orientation 6: the browser still decodes it and turns it.
+    expect(image).to_have_js_property("naturalWidth", 8)
+    expect(image).to_have_js_property("naturalHeight", 16)
+    served = bob.request.get(server.http_url + image.get_attribute("src")).body()
+    assert not [secret for secret in files.PHOTO_SECRETS if secret in served]
+
+
 def test_a_text_file_is_a_download_link_with_its_name_and_size(two_people):
     ana, bob = two_people
     attach(ana, "notes.txt", files.TEXT, "text/plain")

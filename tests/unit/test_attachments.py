@@ -142,6 +142,32 @@ def test_long_names_are_capped_keeping_the_extension(ana, general):
     assert name.endswith("x.txt")
 
 
+@pytest.mark.parametrize(
+    ("name", "photo"),
+    [
+        ("holiday.jpg", files.PHOTO_JPEG),
+        ("holiday.png", files.PHOTO_PNG),
+        ("holiday.webp", files.PHOTO_WEBP),
+    ],
+)
+def test_a_photo_is_stored_without_its_position_camera_or_comments(
+    ana, general, name, photo
+):
+    stored = upload(ana, general, name, photo)
+    with default_storage.open(stored.file.name) as file:
+        content = file.read()
+    assert not [secret for secret in files.PHOTO_SECRETS if secret in content]
+    assert stored.size == len(content) < len(photo)
+
+
+def test_a_damaged_picture_is_refused_and_nothing_is_stored(ana, general, media_root):
+    with pytest.raises(InvalidInput) as refused:
+        upload(ana, general, "broken.jpg", files.PHOTO_JPEG[:300])
+    assert "damaged" in str(refused.value.detail)
+    assert not Attachment.objects.exists()
+    assert not [path for path in media_root.rglob("*") if path.is_file()]
+
+
 def test_stored_under_a_random_name_never_the_clients(ana, general):
     first = upload(ana, general, "../../escape.txt", files.TEXT)
     second = upload(ana, general, "../../escape.txt", files.TEXT)
