@@ -56,8 +56,8 @@ _EMOJI = re.compile(f"{_FLAG}|{_KEYCAP}|{_ELEMENT}(?:\u200d{_ELEMENT})*")
 def emoji_clean(emoji: str) -> str:
     """The emoji as stored, or InvalidEmoji: exactly one emoji, nothing around it.
 
-    Compared exactly as sent: "❤" and "❤️" (with the emoji presentation selector)
-    are different reactions, as they are different characters.
+    Stored as sent; a message's reactions are compared by `emoji_key`, so that
+    "❤" and "❤️" (with the emoji presentation selector) are one reaction.
     """
     if len(emoji) > EMOJI_MAX_CHARS or not _EMOJI.fullmatch(emoji):
         raise InvalidEmoji(
@@ -65,6 +65,19 @@ def emoji_clean(emoji: str) -> str:
             % {"max": EMOJI_MAX_CHARS}
         )
     return emoji
+
+
+def emoji_key(emoji: str) -> str:
+    """What makes two emoji the same reaction: everything but the presentation
+    selectors, which keyboards add or leave out ("❤" and "❤️" are one heart)."""
+    return emoji.replace("\ufe0f", "").replace("\ufe0e", "")
+
+
+def _as_on_message(emoji: str, reactions: list[Reaction]) -> str:
+    """The emoji as the message already carries it, if it carries it in another
+    form: people reacting with either form join one reaction."""
+    key = emoji_key(emoji)
+    return next((r.emoji for r in reactions if emoji_key(r.emoji) == key), emoji)
 
 
 def reaction_add(*, message: Message, user, emoji: str) -> bool:
@@ -78,6 +91,7 @@ def reaction_add(*, message: Message, user, emoji: str) -> bool:
     ratelimits.check_reaction(user)
     with transaction.atomic():
         reactions = _lock_for_reacting(message=message, user=user)
+        emoji = _as_on_message(emoji, reactions)
         if any(r.user_id == user.pk and r.emoji == emoji for r in reactions):
             message.reaction_list = reactions
             return False
@@ -102,6 +116,7 @@ def reaction_remove(*, message: Message, user, emoji: str) -> bool:
     ratelimits.check_reaction(user)
     with transaction.atomic():
         reactions = _lock_for_reacting(message=message, user=user)
+        emoji = _as_on_message(emoji, reactions)
         mine = [r for r in reactions if r.user_id == user.pk and r.emoji == emoji]
         message.reaction_list = [r for r in reactions if r not in mine]
         if not mine:

@@ -52,9 +52,7 @@ def test_a_jpeg_keeps_only_its_orientation_so_it_still_shows_upright(photo):
         ("text/plain", files.TEXT),
     ],
 )
-def test_pictures_without_metadata_and_other_files_are_unchanged(
-    content_type, picture
-):
+def test_pictures_without_metadata_and_other_files_are_unchanged(content_type, picture):
     assert metadata_stripped(content_type, picture) == picture
 
 

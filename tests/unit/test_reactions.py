@@ -114,6 +114,19 @@ def test_adding_twice_or_removing_an_absent_one_changes_and_sends_nothing(
     assert not Reaction.objects.exists()
 
 
+def test_a_heart_with_or_without_its_presentation_selector_is_one_reaction(
+    ana, bob, message
+):
+    assert reactions.reaction_add(message=message, user=ana, emoji="❤️") is True
+    assert reactions.reaction_add(message=message, user=bob, emoji="❤") is True
+    assert reactions.reaction_add(message=message, user=bob, emoji="❤️") is False
+    assert list(Reaction.objects.values_list("emoji", flat=True)) == ["❤️", "❤️"]
+    [heart] = protocol.reactions_object(message)
+    assert (heart["emoji"], heart["count"]) == ("❤️", 2)
+    assert reactions.reaction_remove(message=message, user=ana, emoji="❤") is True
+    assert list(Reaction.objects.values_list("user", flat=True)) == [bob.pk]
+
+
 def test_the_message_object_lists_emoji_by_first_reaction_and_users_in_order(
     ana, bob, carol, general, message
 ):
