@@ -1,21 +1,35 @@
 """One load-generator worker process: holds a share of the clients, obeys bench/run.py.
 
-Started by `bench/run.py` with a JSON config (its clients: cookie, room, path). It
-connects them (for `ours`: read `hello`, `subscribe`, wait for `subscribed`), prints
-`{"event": "connected", ...}` and then obeys one JSON command per line on stdin:
+Started by `bench/run.py` with a JSON config (its clients: cookie, room, path, `id`
+= the client's index over all workers, and `reads`: false for a client that stops
+reading). It connects them (for `ours`: read `hello`, `subscribe`, wait for
+`subscribed`), prints `{"event": "connected", ...}` and then obeys one JSON command
+per line on stdin:
 
 - `phase`: from the wall-clock moment `start_at`, the listed local senders send at
   their rates for `seconds`; every client counts the benchmark messages of that phase
   it receives and the latency of each (receive time minus the send time written in
   the body; all workers run on one machine, so they share the wall clock). Answers
-  with counts and a latency histogram once `expected` messages arrived or the
-  straggler time after the send phase ran out.
+  with counts and latency histograms once `expected` messages arrived or the
+  straggler time after the send phase ran out: `histogram` (every delivery), `ack`
+  (a sender receiving its own message: the server's acknowledgement, protocol.md)
+  and `readers` (deliveries to clients that sent nothing in the phase).
 - `drop`: aborts the TCP connection of every client that is not a sender (a lost
   network: no close frame).
 - `reconnect`: reconnects the dropped clients all at once, `ours` with `since` = the
   last message id each one had; answers when every one is subscribed again and has
   received `expected_per_client` messages of the given tag.
 - `quit`.
+
+The body of a benchmark message is `BENCH|tag|seq|send time|sender id|E`: the tag
+first, so that bench/run.py can count a step's stored messages by prefix.
+
+A client with `reads: false` subscribes like any other, then pauses reading its
+socket for good (wsclient `pause_reading`): it never reads another byte. The server
+is expected to drop it as a slow consumer; its close is counted apart
+(`non_reader_closes`), not as an unexpected one, and every answer says how many of
+the worker's non-readers the server has let go (`non_readers_cut`, read from the
+kernel's TCP state, not from the socket).
 
 Clients are `bench/wsclient.py` protocols: the worker's own CPU use is reported with
 every answer so a run can show the load generator was not the bottleneck.
@@ -36,12 +50,24 @@ HISTOGRAM_RESOLUTION = 10_000  # buckets of 0.1 ms
 
 
 class Phase:
-    __slots__ = ("received", "latencies", "per_client")
+    __slots__ = ("received", "latencies", "acks", "readers", "sending", "per_client")
 
-    def __init__(self):
+    def __init__(self, sending: frozenset = frozenset()):
         self.received = 0
         self.latencies: list[float] = []
+        self.acks: list[float] = []  # senders receiving their own messages
+        self.readers: list[float] = []  # clients that send nothing in the phase
+        self.sending = sending  # local indexes of this phase's senders
         self.per_client: dict[int, int] = {}
+
+
+def histogram_of(latencies: list[float]) -> dict[int, int]:
+    """Counts per bucket of 0.1 ms (bench/run.py merges the workers' histograms)."""
+    histogram: dict[int, int] = {}
+    for latency in latencies:
+        bucket = int(latency * HISTOGRAM_RESOLUTION)
+        histogram[bucket] = histogram.get(bucket, 0) + 1
+    return histogram
 
 
 class Worker:
@@ -53,6 +79,7 @@ class Worker:
         self.errors = 0
         self.error_sample = ""
         self.unexpected_closes = 0
+        self.non_reader_closes = 0
         self.dropping = False
 
     # ---- receiving: the hot path -----------------------------------------------------
@@ -60,15 +87,21 @@ class Worker:
     def on_text(self, client, payload: bytes, arrived_at: float) -> None:
         start = payload.find(MARK)
         if start >= 0:
-            tag, _seq, sent = payload[start + 6 : payload.find(b"|E", start)].split(
-                b"|"
-            )
+            fields = payload[start + 6 : payload.find(b"|E", start)].split(b"|")
+            tag, _seq, sent, sender = fields
             phase = self.phases.get(tag)
             if phase is not None:
+                latency = arrived_at - float(sent)
                 phase.received += 1
-                phase.latencies.append(arrived_at - float(sent))
-                index = client.user_data["index"]
+                phase.latencies.append(latency)
+                data = client.user_data
+                index = data["index"]
                 phase.per_client[index] = phase.per_client.get(index, 0) + 1
+                # Compared as bytes: no int() per delivery on the hot path.
+                if sender == data["id"]:
+                    phase.acks.append(latency)
+                elif index not in phase.sending:
+                    phase.readers.append(latency)
             if self.ours:
                 at = payload.find(MESSAGE_ID)
                 if at >= 0:
@@ -90,8 +123,13 @@ class Worker:
             self.error_sample = self.error_sample or payload[:200].decode()
 
     def on_close(self, client) -> None:
-        if not client.user_data.get("dropped"):
+        if client.user_data.get("dropped"):
+            return
+        if client.user_data.get("reads", True):
             self.unexpected_closes += 1
+        else:
+            # A client that stopped reading, let go by the server: what it should do.
+            self.non_reader_closes += 1
 
     # ---- connecting ------------------------------------------------------------------
 
@@ -120,7 +158,13 @@ class Worker:
             self._hello_catcher(waiter_ready),
             self.on_close,
         )
-        client.user_data.update(index=index, last_id=since or 0, dropped=False)
+        client.user_data.update(
+            index=index,
+            id=str(spec.get("id", index)).encode(),
+            reads=spec.get("reads", True),
+            last_id=since or 0,
+            dropped=False,
+        )
         if self.ours:
             await asyncio.wait_for(waiter_ready, 30)
             client.on_text = self.on_text
@@ -135,6 +179,8 @@ class Worker:
             await waiting
         else:
             client.on_text = self.on_text
+        if not client.user_data["reads"]:
+            client.pause_reading()
         self.clients[index] = client
         return client
 
@@ -172,7 +218,7 @@ class Worker:
 
     async def run_phase(self, command: dict) -> dict:
         tag = command["tag"].encode()
-        phase = Phase()
+        phase = Phase(frozenset(i for i, _ in command["senders"]))
         self.phases[tag] = phase
         loop = asyncio.get_running_loop()
         cpu_start, wall_start = time.process_time(), time.time()
@@ -197,20 +243,24 @@ class Worker:
         while phase.received < command["expected"] and loop.time() < deadline:
             await asyncio.sleep(0.02)
         del self.phases[tag]  # late arrivals no longer count
-        histogram: dict[int, int] = {}
-        for latency in phase.latencies:
-            bucket = int(latency * HISTOGRAM_RESOLUTION)
-            histogram[bucket] = histogram.get(bucket, 0) + 1
+        non_readers = [
+            c for c in self.clients if c is not None and not c.user_data["reads"]
+        ]
         return {
             "event": "phase",
             "tag": command["tag"],
             "received": phase.received,
-            "histogram": histogram,
+            "histogram": histogram_of(phase.latencies),
+            "ack": histogram_of(phase.acks),
+            "readers": histogram_of(phase.readers),
             "sent": sent,
             "sender_behind": behind,
             "errors": self.errors - errors_before,
             "error_sample": self.error_sample,
             "unexpected_closes": self.unexpected_closes,
+            "non_readers": len(non_readers),
+            "non_readers_cut": sum(1 for c in non_readers if c.peer_gone()),
+            "non_reader_closes": self.non_reader_closes,
             "cpu_seconds": time.process_time() - cpu_start,
             "wall_seconds": time.time() - wall_start,
         }
@@ -221,7 +271,8 @@ class Worker:
         loop = asyncio.get_running_loop()
         count = max(1, int(rate * seconds))
         room = self.config["clients"][client.user_data["index"]]["room"]
-        prefix = f"{client.user_data['index']}-{tag}"
+        sender = client.user_data["id"].decode()
+        prefix = f"{sender}-{tag}"
         # Senders of different rooms start at random points of their first interval:
         # in step, every room's message would leave at the same instant, and the
         # benchmark would measure bursts instead of a rate.
@@ -230,7 +281,7 @@ class Worker:
             delay = start_at + seq / rate - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            body = f"BENCH|{tag}|{seq}|{time.time():.6f}|E"
+            body = f"BENCH|{tag}|{seq}|{time.time():.6f}|{sender}|E"
             if self.ours:
                 frame = {
                     "type": "message.send",

@@ -4,7 +4,10 @@
         [--plot docs/benchmark-s1-latency.svg]
 
 Prints the tables for docs/benchmarks.md; the plot is p50 and p99 latency against the
-offered rate for each target of S1 (a plain SVG, no plotting library needed).
+offered rate for each target of S1 (a plain SVG, no plotting library needed). When a
+scenario ran several targets (`ours@REF,ours`: a same-run before and after), a
+summary gives each one's highest clean messages/s and its ratio to the first
+`ours@...` target (the first target when there is none).
 """
 
 import argparse
@@ -98,6 +101,64 @@ def s4_table(s4: dict) -> str:
                 f"| {p['server_cpu_pct']} | {'yes' if p['clean'] else '**no**'} |"
             )
     return "\n".join(lines)
+
+
+def write_table(result_by_target: dict, readers: bool = False) -> str:
+    """W1 and W2, one row per step. With `readers` (W2) p50 and p99 are those of
+    the clients that send nothing, the senders' own latency being the ack's."""
+    who = "readers " if readers else ""
+    lines = [
+        f"| target | msg/s offered | stored | deliveries/s | loss % | {who}p50 ms "
+        f"| {who}p99 ms | ack p99 ms | server CPU % | server µs/message | clean |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    p50, p99 = ("readers_p50_ms", "readers_p99_ms") if readers else ("p50_ms", "p99_ms")
+    for target, result in result_by_target.items():
+        for p in result["phases"]:
+            lines.append(
+                f"| {target} | {p['messages_per_s']:g} | {p.get('stored', 'n/a')} "
+                f"| {p['deliveries_per_s']:g} | {p['loss_pct']} | {p.get(p50)} "
+                f"| {p.get(p99)} | {p.get('ack_p99_ms')} | {p['server_cpu_pct']} "
+                f"| {p.get('server_cpu_us_per_message', 'n/a')} "
+                f"| {'yes' if p['clean'] else '**no**'} |"
+            )
+    return "\n".join(lines)
+
+
+def ladders_of(scenario: str, results: dict) -> dict[str, dict[str, list[dict]]]:
+    """{row label: {target: phases}} for the scenarios that climb a ladder."""
+    if scenario == "s2":
+        rows: dict[str, dict[str, list[dict]]] = {}
+        for target, by_rooms in results.items():
+            for rooms, result in by_rooms.items():
+                rows.setdefault(f"S2, {rooms} rooms", {})[target] = result["phases"]
+        return rows
+    return {scenario.upper(): {t: r["phases"] for t, r in results.items()}}
+
+
+def before_after(merged: dict) -> str | None:
+    """Best clean messages/s per target and scenario, as a ratio to the first
+    `ours@REF` target of the scenario (else its first target); only scenarios run
+    against several targets."""
+    lines = []
+    for scenario in ("s1", "s2", "s4", "w1", "w2"):
+        if len(merged.get(scenario, {})) < 2:
+            continue
+        for label, by_target in ladders_of(scenario, merged[scenario]).items():
+            targets = list(by_target)
+            base = next((t for t in targets if t.startswith("ours@")), targets[0])
+            base_value = best(by_target[base], "messages_per_s")
+            for target in targets:
+                value = best(by_target[target], "messages_per_s")
+                ratio = f"{value / base_value:.2f}x" if value and base_value else "n/a"
+                lines.append(f"| {label} | {target} | {value} | {ratio} | {base} |")
+    if not lines:
+        return None
+    header = [
+        "| scenario | target | highest clean msg/s | ratio | ratio to |",
+        "|---|---|---|---|---|",
+    ]
+    return "\n".join(header + lines)
 
 
 def s5_table(s5: dict) -> str:
@@ -219,6 +280,13 @@ def main() -> None:
         print("### S4\n\n" + s4_table(merged["s4"]) + "\n")
     if "s5" in merged:
         print("### S5\n\n" + s5_table(merged["s5"]) + "\n")
+    if "w1" in merged:
+        print("### W1\n\n" + write_table(merged["w1"]) + "\n")
+    if "w2" in merged:
+        print("### W2\n\n" + write_table(merged["w2"], readers=True) + "\n")
+    summary = before_after(merged)
+    if summary:
+        print("### Same-run before/after\n\n" + summary + "\n")
 
 
 if __name__ == "__main__":

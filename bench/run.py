@@ -1,7 +1,8 @@
-"""The project's benchmark: five scenarios, each against the tutorial baseline and us.
+"""The project's benchmark: seven scenarios, each against the tutorial baseline and us.
 
-    .venv/bin/python bench/run.py all            # S1..S5, about 15 minutes
+    .venv/bin/python bench/run.py all            # S1..S5, W1, W2, about 20 minutes
     .venv/bin/python bench/run.py s1 [--targets tutorial,ours] [--seconds 4]
+    .venv/bin/python bench/run.py w1 --targets ours@ad9ff66,ours   # before/after
 
 Scenarios (docs/benchmarks.md has the details and the results):
   s1  fan-out: one room of 500 clients, one sender, a ladder of rates
@@ -9,12 +10,31 @@ Scenarios (docs/benchmarks.md has the details and the results):
   s3  idle capacity: 2,000 then 5,000 sockets; connect rate and memory per socket
   s4  persistence: 50 rooms x 20 clients, 5 senders per room, stored messages/s
   s5  reconnect storm: 500 clients drop and come back at once with `since`
+  w1  write ramp: 100 rooms x 10 clients, one sender per room, a ladder of messages/s
+      over all rooms, every step's messages counted in PostgreSQL
+  w2  one busy room: 12 clients, 8 senders, 3 readers and one client that stops
+      reading its socket after subscribing (the server should drop it, alone)
+
+Every phase also measures the senders' acknowledgement latency: a sender receives
+its own message back (the broadcast includes the sender: that is its ack), timed
+apart from the other deliveries (`ack_p50_ms`, `ack_p99_ms`).
 
 Targets: `tutorial` is the Channels tutorial consumer under plain Daphne
 (bench/baselines/); `ours` is the chat server as deployed (`python -m chatsite.serve`,
 production settings, PostgreSQL, session auth). A variant of ours takes environment
 overrides after a colon,
 `+`-separated: `ours:CHAT_CHANNEL_LAYER=core+WEB_CONCURRENCY=2`.
+
+A same-run "before": `ours@REF` (for instance `ours@ad9ff66`, `ours@HEAD`, with
+overrides `ours@ad9ff66:WEB_CONCURRENCY=2`) runs the server from a git worktree of
+that commit, bench/worktrees/<REF> (created with `git worktree add --detach`, reused
+and moved to the commit REF names on later runs), with the same Python, the same
+environment and the same bench database. The database is migrated by this
+checkout's code, so the old code runs against the current schema: that works as
+long as the columns added since REF have a database default or are nullable (old
+code does not write them); a migration that drops or renames something old code
+uses breaks the old target, and its server log says so. The load generator and the
+harness are always this checkout's. Results carry the full target name.
 Every target gets a fresh server on a free loopback port, a Redis key prefix of its
 own (deleted afterwards) and the same load generator: `bench/loadgen.py` worker
 processes (lean hand-written WebSocket clients) steered over their stdin. Results
@@ -43,6 +63,7 @@ DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
 SECRET_KEY = "bench-only-secret-key-not-for-production-0123456789"
 LOGS = ROOT / "bench" / "logs"
 RESULTS = ROOT / "bench" / "results"
+WORKTREES = ROOT / "bench" / "worktrees"
 CLEAN_P99_MS = 250.0
 STRAGGLER_SECONDS = 3.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -186,6 +207,60 @@ def count_stored(tag: str) -> int:
     return stored
 
 
+def wait_stored(tag: str, sent: int, limit: float = 5.0) -> int:
+    """count_stored once the count stops moving: right after a step that lost
+    deliveries, some messages may still be on their way to the database."""
+    deadline = time.monotonic() + limit
+    stored = count_stored(tag)
+    while stored < sent and time.monotonic() < deadline:
+        time.sleep(0.5)
+        again = count_stored(tag)
+        if again == stored:
+            break
+        stored = again
+    return stored
+
+
+# ---- targets and their code --------------------------------------------------------
+
+
+def parse_target(target: str) -> tuple[str, str | None, str]:
+    """`kind[@REF][:NAME=VALUE+...]` -> (kind, REF or None, overrides)."""
+    name, _, overrides = target.partition(":")
+    kind, _, ref = name.partition("@")
+    if kind not in ("tutorial", "ours"):
+        raise ValueError(f"unknown target {target!r}: tutorial or ours[@REF][:...]")
+    return kind, ref or None, overrides
+
+
+def git(*args: str, cwd: Path = ROOT) -> str:
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)}: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def worktree(ref: str) -> Path:
+    """A checkout of `ref` under bench/worktrees/, at the commit `ref` names now
+    (`HEAD` moves as commits land): created on first use, reused afterwards."""
+    try:
+        commit = git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    except RuntimeError:
+        raise ValueError(f"{ref!r} names no commit of this repository") from None
+    path = WORKTREES / ref.replace("/", "_")
+    if not (path / ".git").exists():
+        WORKTREES.mkdir(parents=True, exist_ok=True)
+        # --force: also when an earlier worktree there was deleted but is still
+        # registered (git refuses a non-empty directory either way).
+        git("worktree", "add", "--force", "--detach", "--quiet", str(path), commit)
+    elif git("rev-parse", "HEAD", cwd=path) != commit:
+        # Without --force: local edits in the worktree stop the run, unlost.
+        git("checkout", "--detach", "--quiet", commit, cwd=path)
+    return path
+
+
 # ---- servers ---------------------------------------------------------------------
 
 
@@ -194,7 +269,10 @@ class Server:
 
     def __init__(self, target: str, prefix: str):
         self.target = target
-        self.kind, _, overrides = target.partition(":")
+        self.kind, ref, overrides = parse_target(target)
+        # `ours@REF` runs the same command from a worktree of that commit: the
+        # working directory comes first on sys.path with `python -m`.
+        self.cwd = worktree(ref) if ref else ROOT
         self.port = free_port()
         env = {**os.environ, "REDIS_URL": REDIS_URL, "CHANNEL_LAYER_PREFIX": prefix}
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
@@ -211,11 +289,13 @@ class Server:
             command = [PYTHON, "-m", "chatsite.serve", "--port", str(self.port)]
         LOGS.mkdir(parents=True, exist_ok=True)
         safe = target.replace(":", "_").replace("+", "_").replace("=", "-")
+        safe = safe.replace("@", "_at_").replace("/", "_")
         self.log_path = LOGS / f"{safe}-{self.port}.log"
         with open(self.log_path, "ab") as log:
+            self.log_start = log.tell()  # the log may hold an earlier run's lines
             self.process = subprocess.Popen(
                 command,
-                cwd=ROOT,
+                cwd=self.cwd,
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -261,6 +341,16 @@ class Server:
             cpu += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
             rss += int(fields[21]) * PAGE_SIZE
         return cpu, rss
+
+    def slow_consumer_aborts(self) -> int:
+        """Sockets this server aborted as slow consumers so far (its log's warning,
+        chatsite/daphne_support.py; the tutorial never aborts one)."""
+        try:
+            with open(self.log_path, "rb") as log:
+                log.seek(self.log_start)
+                return log.read().count(b"aborting a slow consumer")
+        except OSError:
+            return 0
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -311,7 +401,9 @@ class LoadGenerator:
         for index, client in enumerate(clients):
             worker = index % self.count
             self.local.append((worker, len(shares[worker])))
-            shares[worker].append(client)
+            # The global index goes into the bodies a client sends, so that a
+            # sender knows its own message (its ack) in whichever worker it is.
+            shares[worker].append({**client, "id": index})
         self.config_paths = []
         for share in shares:
             config = {
@@ -384,20 +476,28 @@ class LoadGenerator:
             process.kill()
 
 
-def client_specs(kind: str, cookies: list[str], rooms: int, clients: int) -> list[dict]:
+def client_specs(
+    kind: str,
+    cookies: list[str],
+    rooms: int,
+    clients: int,
+    non_readers: frozenset[int] = frozenset(),
+) -> list[dict]:
+    """One spec per client; the `non_readers` stop reading once subscribed."""
     specs = []
     for index in range(clients):
         room = index * rooms // clients
         if kind == "tutorial":
-            specs.append({"room": f"bench_r{room}", "path": f"/ws/chat/bench_r{room}/"})
+            spec = {"room": f"bench_r{room}", "path": f"/ws/chat/bench_r{room}/"}
         else:
-            specs.append(
-                {
-                    "room": f"bench-r{room}",
-                    "path": "/ws/chat/",
-                    "cookie": cookies[index],
-                }
-            )
+            spec = {
+                "room": f"bench-r{room}",
+                "path": "/ws/chat/",
+                "cookie": cookies[index],
+            }
+        if index in non_readers:
+            spec["reads"] = False
+        specs.append(spec)
     return specs
 
 
@@ -406,6 +506,15 @@ def room_members(rooms: int, clients: int) -> list[list[int]]:
     for index in range(clients):
         members[index * rooms // clients].append(index)
     return members
+
+
+def merged(answers: list[dict], key: str) -> dict[int, int]:
+    """The workers' histograms of one kind, added up."""
+    histogram: dict[int, int] = {}
+    for answer in answers:
+        for bucket, count in answer[key].items():
+            histogram[int(bucket)] = histogram.get(int(bucket), 0) + count
+    return histogram
 
 
 def percentile(histogram: dict[int, int], p: float) -> float | None:
@@ -459,7 +568,9 @@ def run_phase(
     senders: dict[int, float],
     members: list[list[int]],
 ) -> dict:
-    """All senders send at their rates; every member of a sender's room receives."""
+    """All senders send at their rates; every member of a sender's room receives,
+    except clients that stopped reading (`reads: false`): they expect nothing and
+    are in neither the loss nor the latencies."""
     room_of = {i: r for r, room in enumerate(members) for i in room}
     expected = [0] * load.count
     per_worker_senders: list[list] = [[] for _ in range(load.count)]
@@ -470,7 +581,8 @@ def run_phase(
         worker, local = load.local[sender]
         per_worker_senders[worker].append([local, rate])
         for member in members[room_of[sender]]:
-            expected[load.local[member][0]] += messages
+            if load.clients[member].get("reads", True):
+                expected[load.local[member][0]] += messages
     start_at = time.time() + 0.3
     commands = [
         {
@@ -492,10 +604,8 @@ def run_phase(
         profiler.wait(timeout=60)
     cpu_after, rss = server.usage()
     wall = time.time() - wall_before
-    histogram: dict[int, int] = {}
-    for answer in answers:
-        for bucket, count in answer["histogram"].items():
-            histogram[int(bucket)] = histogram.get(int(bucket), 0) + count
+    histogram = merged(answers, "histogram")
+    acks, readers = merged(answers, "ack"), merged(answers, "readers")
     received = sum(a["received"] for a in answers)
     wanted = sum(expected)
     p50, p99 = percentile(histogram, 0.5), percentile(histogram, 0.99)
@@ -514,10 +624,18 @@ def run_phase(
         "p50_ms": p50,
         "p99_ms": p99,
         "max_ms": (max(histogram) + 1) / 10 if histogram else None,
+        # Senders receiving their own messages (None: no sender got its echo).
+        "acks": sum(acks.values()),
+        "ack_p50_ms": percentile(acks, 0.5),
+        "ack_p99_ms": percentile(acks, 0.99),
+        # Deliveries to clients that sent nothing in this step.
+        "readers_p50_ms": percentile(readers, 0.5),
+        "readers_p99_ms": percentile(readers, 0.99),
         "server_cpu_pct": round(100 * server_cpu / wall, 1),
         "server_cpu_us_per_delivery": (
             round(1e6 * server_cpu / received, 1) if received else None
         ),
+        "server_cpu_us_per_message": round(1e6 * server_cpu / sent_total, 1),
         "server_rss_mb": round(rss / 2**20, 1),
         "loadgen_cpu_pct": round(
             100 * max(a["cpu_seconds"] / a["wall_seconds"] for a in answers), 1
@@ -527,6 +645,13 @@ def run_phase(
             (a["error_sample"] for a in answers if a["error_sample"]), ""
         ),
         "unexpected_closes": closes,
+        # Clients that stopped reading: how many, how many the server has let go
+        # so far (by the kernel's TCP state, or a close), and the server's count of
+        # slow-consumer aborts (from its log). Expected, never unclean.
+        "non_readers": sum(a["non_readers"] for a in answers),
+        "non_readers_cut": sum(a["non_readers_cut"] for a in answers),
+        "non_reader_closes": sum(a["non_reader_closes"] for a in answers),
+        "slow_consumer_aborts": server.slow_consumer_aborts(),
         "sender_behind": behind,
         "clean": (
             received == wanted
@@ -543,7 +668,14 @@ class Session:
     """One target's server and connected load generator, for one scenario."""
 
     def __init__(
-        self, target: str, options, *, rooms: int, clients: int, cookies: list[str]
+        self,
+        target: str,
+        options,
+        *,
+        rooms: int,
+        clients: int,
+        cookies: list[str],
+        non_readers: frozenset[int] = frozenset(),
     ):
         self.target = target
         self.prefix = f"bench-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -553,7 +685,7 @@ class Session:
         try:
             self.server.wait_listening()
             self.cpu_idle, self.rss_idle = self.server.usage()
-            specs = client_specs(self.server.kind, cookies, rooms, clients)
+            specs = client_specs(self.server.kind, cookies, rooms, clients, non_readers)
             started = time.time()
             self.load = LoadGenerator(self.server, specs, options.loadgen_workers)
             answers = self.load.read_all(timeout=600)
@@ -603,10 +735,14 @@ def ladder(
     levels: list[float],
     label: str,
     every_level: bool = False,
+    after_step=None,
+    readers: bool = False,
 ) -> list[dict]:
     """Step up the load; stop at the first unclean step (with `every_level`, only
     once the server is overwhelmed: loss, or p99 over 2 s). `senders_of(level)`
-    gives {client index: messages/s} for one step."""
+    gives {client index: messages/s} for one step; `after_step(session, result)`
+    may add to a step's result (and make it unclean) before it is judged; with
+    `readers`, the printed line has the non-senders' latencies too."""
     phases = []
     for step, level in enumerate(levels):
         tag = f"{label}{step}x{uuid.uuid4().hex[:4]}"
@@ -619,8 +755,10 @@ def ladder(
             members=session.members,
         )
         result["level"] = level
+        if after_step is not None:
+            after_step(session, result)
         phases.append(result)
-        print_phase(session.target, result)
+        print_phase(session.target, result, readers=readers)
         overwhelmed = (
             result["received"] < result["expected"] or (result["p99_ms"] or 0) > 2000
         )
@@ -630,15 +768,30 @@ def ladder(
     return phases
 
 
-def print_phase(target: str, p: dict) -> None:
+def print_phase(target: str, p: dict, readers: bool = False) -> None:
     print(
         f"  {target:<28} {p['messages_per_s']:>7g} msg/s {p['deliveries_per_s']:>9g}"
         f" deliv/s  loss {p['loss_pct']:>6}%  p50 {p['p50_ms']!s:>6}  p99"
-        f" {p['p99_ms']!s:>7} ms  server {p['server_cpu_pct']:>5}% "
+        f" {p['p99_ms']!s:>7} ms"
+        + (
+            f"  readers p50 {p['readers_p50_ms']!s:>6}  p99"
+            f" {p['readers_p99_ms']!s:>7} ms"
+            if readers
+            else ""
+        )
+        + f"  ack p50 {p['ack_p50_ms']!s:>6}  p99 {p['ack_p99_ms']!s:>7} ms"
+        + (f"  stored {p['stored']}/{p['messages']}" if "stored" in p else "")
+        + f"  server {p['server_cpu_pct']:>5}% "
         f"({p['server_cpu_us_per_delivery']} us/deliv)  loadgen"
         f" {p['loadgen_cpu_pct']:>5}%  {'clean' if p['clean'] else 'NOT CLEAN'}"
         + (f" errors={p['errors']} {p['error_sample'][:80]}" if p["errors"] else "")
         + (f" closes={p['unexpected_closes']}" if p["unexpected_closes"] else "")
+        + (
+            f" non-readers cut {p['non_readers_cut']}/{p['non_readers']}"
+            f" (slow-consumer aborts {p['slow_consumer_aborts']})"
+            if p["non_readers"]
+            else ""
+        )
         + (" sender-behind" if p["sender_behind"] else ""),
         flush=True,
     )
@@ -849,12 +1002,102 @@ def scenario_s5(options, targets, cookies) -> dict:
     return out
 
 
+def check_stored(session: Session, result: dict) -> None:
+    """`after_step` of the write scenarios: count the step's messages in PostgreSQL
+    (ours only; the tutorial stores nothing); a step that lost one is not clean."""
+    if session.server.kind == "ours":
+        result["stored"] = wait_stored(result["tag"], result["messages"])
+        result["clean"] = result["clean"] and result["stored"] == result["messages"]
+
+
+def write_result(phases: list[dict]) -> dict:
+    clean = [p for p in phases if p["clean"]]
+    best = max(clean, key=lambda p: p["messages_per_s"]) if clean else None
+    return {
+        "phases": phases,
+        "best_clean_messages_per_s": best and best["messages_per_s"],
+    }
+
+
+def scenario_w1(options, targets, cookies) -> dict:
+    """The write ramp: 100 rooms of 10, one sender per room; the ladder is in
+    messages/s over all rooms. Many small rooms make it a test of the write path
+    (store, then broadcast to a few) rather than of the fan-out."""
+    clients, rooms = 1000, 100
+    levels = [float(x) for x in options.w1_levels.split(",")]
+    out = {}
+    for target in targets:
+        session = Session(
+            target, options, rooms=rooms, clients=clients, cookies=cookies
+        )
+        try:
+            senders = [room[0] for room in session.members]
+            phases = ladder(
+                session,
+                options,
+                levels=levels,
+                label="w1",
+                senders_of=lambda level, senders=senders: {
+                    i: level / len(senders) for i in senders
+                },
+                after_step=check_stored,
+            )
+        finally:
+            session.close()
+        out[target] = write_result(phases)
+    return out
+
+
+W2_SENDERS, W2_READERS = 8, 3
+
+
+def scenario_w2(options, targets, cookies) -> dict:
+    """One busy room: 8 senders, 3 readers and one client that subscribes and then
+    never reads its socket again. The ladder is in messages/s over the 8 senders.
+    The non-reader expects nothing; the server should cut it (a slow consumer)
+    without the others noticing: their loss and latency are what is judged."""
+    clients = W2_SENDERS + W2_READERS + 1
+    non_reader = clients - 1
+    levels = [float(x) for x in options.w2_levels.split(",")]
+    out = {}
+    for target in targets:
+        session = Session(
+            target,
+            options,
+            rooms=1,
+            clients=clients,
+            cookies=cookies,
+            non_readers=frozenset([non_reader]),
+        )
+        try:
+            phases = ladder(
+                session,
+                options,
+                levels=levels,
+                label="w2",
+                senders_of=lambda level: {
+                    i: level / W2_SENDERS for i in range(W2_SENDERS)
+                },
+                after_step=check_stored,
+                readers=True,
+            )
+        finally:
+            session.close()
+        out[target] = write_result(phases)
+        last = phases[-1] if phases else {}
+        out[target]["non_reader_cut"] = bool(last.get("non_readers_cut"))
+        out[target]["slow_consumer_aborts"] = last.get("slow_consumer_aborts", 0)
+    return out
+
+
 SCENARIOS = {
     "s1": scenario_s1,
     "s2": scenario_s2,
     "s3": scenario_s3,
     "s4": scenario_s4,
     "s5": scenario_s5,
+    "w1": scenario_w1,
+    "w2": scenario_w2,
 }
 
 
@@ -868,6 +1111,10 @@ def user_layouts(scenario: str, options) -> list[tuple[int, int]]:
         return [(int(s), 50) for s in options.s3_sizes.split(",")]
     if scenario == "s4":
         return [(1000, 50)]
+    if scenario == "w1":
+        return [(1000, 100)]
+    if scenario == "w2":
+        return [(W2_SENDERS + W2_READERS + 1, 1)]
     return [(options.s5_clients, 1)]
 
 
@@ -896,11 +1143,26 @@ def main() -> None:
         help="messages per second over all rooms",
     )
     parser.add_argument("--s5-clients", type=int, default=500)
+    parser.add_argument(
+        "--w1-levels",
+        default="50,100,200,300,400,600,800,1000,1200,1500",
+        help="messages per second over all 100 rooms",
+    )
+    parser.add_argument(
+        "--w2-levels",
+        default="200,400,600,800,1000,1200,1500",
+        help="messages per second over the 8 senders of the one room",
+    )
     parser.add_argument("--keep-db", action="store_true")
     options = parser.parse_args()
     targets = options.targets.split(",")
     scenarios = list(SCENARIOS) if options.scenario == "all" else [options.scenario]
-    needs_db = any(t.startswith("ours") for t in targets)
+    # Bad target names and missing commits fail now, not after the first target.
+    for target in targets:
+        _, ref, _ = parse_target(target)
+        if ref:
+            print(f"[{target}] code from {worktree(ref).relative_to(ROOT)}", flush=True)
+    needs_db = any(parse_target(t)[0] == "ours" for t in targets)
     results = {"options": vars(options), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
     try:
         if needs_db:

@@ -12,12 +12,16 @@ under test send each frame whole), pongs for pings, close replies.
 import asyncio
 import base64
 import os
+import socket
 import time
 
 OP_TEXT = 0x1
 OP_CLOSE = 0x8
 OP_PING = 0x9
 OP_PONG = 0xA
+# Linux TCP states (include/net/tcp_states.h): after a reset, after the peer's FIN.
+TCP_CLOSE = 7
+TCP_CLOSE_WAIT = 8
 
 
 def client_frame(opcode: int, payload: bytes) -> bytes:
@@ -147,6 +151,27 @@ class WebSocketClient(asyncio.Protocol):
         """Drop the TCP connection without a close frame (a lost network)."""
         if self.transport is not None:
             self.transport.abort()
+
+    # ---- a client that stops reading -------------------------------------------------
+
+    def pause_reading(self) -> None:
+        """Stop reading the socket for good: the kernel's receive buffer fills, then
+        the server's send buffer, and the server has to decide what to do about it."""
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.pause_reading()
+
+    def peer_gone(self) -> bool:
+        """Whether the server ended the connection, seen without reading from the
+        socket: the kernel's TCP state (Linux TCP_INFO, first byte) is CLOSE after a
+        reset and CLOSE_WAIT after a FIN."""
+        if self.closed or self.transport is None:
+            return True
+        sock = self.transport.get_extra_info("socket")
+        try:
+            state = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
+        except (AttributeError, OSError):
+            return False
+        return state in (TCP_CLOSE, TCP_CLOSE_WAIT)
 
 
 async def connect(
