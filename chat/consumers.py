@@ -15,13 +15,13 @@ from collections import deque
 from dataclasses import dataclass
 
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from chat import languages, metrics, protocol, reactions, selectors, services
+from chat.db_threads import in_db_thread
 from chat.errors import ChatError, NotFound, NotSubscribed
 from chat.events import user_group_name
 from chat.models import Room
@@ -63,8 +63,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # every handler: a thread hop per delivered event, serialised on the one
         # thread that also stores messages. It was a third of the server's time in
         # the fan-out benchmark (docs/benchmarks.md). All our database work goes
-        # through `database_sync_to_async`, which closes stale connections around
-        # each call itself, so events are dispatched straight to their handler.
+        # through `chat.db_threads`, which closes stale connections around each
+        # call itself, so events are dispatched straight to their handler.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
@@ -81,8 +81,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         # Channels runs every handler of this consumer in one asyncio task, and
         # Django's active language is a context variable: activated here, it holds
-        # for this socket's later frames and events, and database_sync_to_async
-        # carries it into the services' threads (tests/consumers/test_languages.py).
+        # for this socket's later frames and events, and chat.db_threads
+        # carries it into the database threads (tests/consumers/test_languages.py).
         translation.activate(languages.socket_language(self.scope))
         self.user = self.scope.get("user")
         self.subscriptions: dict[int, Subscription] = {}  # by room id
@@ -194,7 +194,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # ---- client commands ---------------------------------------------------------
 
     async def subscribe(self, command: protocol.Subscribe):
-        room, _ = await database_sync_to_async(selectors.room_get_for_member)(
+        room, _ = await in_db_thread(selectors.room_get_for_member)(
             user=self.user, slug=command.room
         )
         current = self.subscriptions.get(room.pk)
@@ -202,13 +202,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # Join the group before reading last_id: every message committed after
             # that read is then broadcast to us, and every one before it is <= last_id.
             await self.channel_layer.group_add(room.group_name, self.channel_name)
-        counts = await database_sync_to_async(selectors.room_unread_counts)(
+        counts = await in_db_thread(selectors.room_unread_counts)(
             user=self.user, room_id=room.pk
         )
         last_id = counts["last_id"]
         more = False
         if command.since is not None:
-            page = await database_sync_to_async(selectors.message_page_after)(
+            page = await in_db_thread(selectors.message_page_after)(
                 room_id=room.pk,
                 after_id=command.since,
                 up_to_id=last_id,
@@ -254,25 +254,27 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def message_send(self, command: protocol.MessageSend):
         subscription = self.subscription_for(command.room)
-        message, created = await database_sync_to_async(services.message_create)(
+        posted = await services.message_create_async(
             room=subscription.room,
             author=self.user,
             body=command.body,
             client_id=command.client_id,
             attachment_ids=command.attachments,
         )
-        if not created and message.pk > subscription.cursor:
+        if not posted.created and posted.message.pk > subscription.cursor:
             # A resend of a stored message this socket has not been given yet (its
             # broadcast is still on its way): deliver it, and anything before it, in
             # order now; the broadcast will then be dropped as a duplicate.
-            await self.deliver_from_history(subscription, up_to_id=message.pk)
-        elif not created:
+            await self.deliver_from_history(subscription, up_to_id=posted.message.pk)
+        elif not posted.created:
             # This socket already delivered it: acknowledge it again, as asked.
-            await self.send_message_frame(message, subscription.room.slug, replay=False)
-        elif not message.broadcast_event["sent"]:
+            await self.send_message_frame(
+                posted.message, subscription.room.slug, replay=False
+            )
+        elif not posted.event["sent"]:
             # The layer refused the broadcast, so no acknowledgement is on its way:
             # deliver it here, through the same ordered path as a live event.
-            await self.deliver_live(subscription, message.broadcast_event)
+            await self.deliver_live(subscription, posted.event)
 
     async def typing(self, command: protocol.Typing):
         subscription = self.subscription_for(command.room)
@@ -297,7 +299,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def read(self, command: protocol.Read):
         subscription = self.subscription_for(command.room)
-        await database_sync_to_async(services.membership_mark_read)(
+        await in_db_thread(services.membership_mark_read)(
             user=self.user, room=subscription.room, last_id=command.last_id
         )
 
@@ -305,7 +307,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send_frame({"type": "pong"})
 
     async def direct_open(self, command: protocol.DirectOpen):
-        room, created = await database_sync_to_async(services.direct_open_by_username)(
+        room, created = await in_db_thread(services.direct_open_by_username)(
             user=self.user, username=command.username
         )
         await self.send_frame(
@@ -320,25 +322,23 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # No answer of its own: the change reaches subscribed sockets, this one
         # included, as `message.edited`; a refusal is an `error` frame.
         message = await self.readable_message(command.id)
-        await database_sync_to_async(services.message_edit)(
+        await in_db_thread(services.message_edit)(
             message=message, editor=self.user, body=command.body
         )
 
     async def message_delete(self, command: protocol.MessageDelete):
         message = await self.readable_message(command.id)
-        await database_sync_to_async(services.message_delete)(
-            message=message, actor=self.user
-        )
+        await in_db_thread(services.message_delete)(message=message, actor=self.user)
 
     async def reaction_add(self, command: protocol.ReactionAdd):
         message = await self.readable_message(command.message_id)
-        await database_sync_to_async(reactions.reaction_add)(
+        await in_db_thread(reactions.reaction_add)(
             message=message, user=self.user, emoji=command.emoji
         )
 
     async def reaction_remove(self, command: protocol.ReactionRemove):
         message = await self.readable_message(command.message_id)
-        await database_sync_to_async(reactions.reaction_remove)(
+        await in_db_thread(reactions.reaction_remove)(
             message=message, user=self.user, emoji=command.emoji
         )
 
@@ -422,7 +422,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def readable_message(self, message_id: int):
         """The message if this user may read it (a member of its room, or staff)."""
-        message = await database_sync_to_async(selectors.message_get_readable)(
+        message = await in_db_thread(selectors.message_get_readable)(
             user=self.user, message_id=message_id
         )
         if message is None:
@@ -483,7 +483,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def deliver_from_history(self, subscription: Subscription, *, up_to_id: int):
         while subscription.cursor < up_to_id:
-            page = await database_sync_to_async(selectors.message_page_after)(
+            page = await in_db_thread(selectors.message_page_after)(
                 room_id=subscription.room.pk,
                 after_id=subscription.cursor,
                 up_to_id=up_to_id,

@@ -35,6 +35,27 @@ def _group_send(group: str, event: dict) -> None:
         raise
 
 
+def message_created_event(
+    *, room_id: int, message_id: int, prev_id: int, message_object: dict
+) -> dict:
+    """The layer event announcing a new message, its frame encoded once."""
+    frame = {
+        "type": "message.new",
+        "room": message_object["room"],
+        "message": message_object,
+        "replay": False,
+    }
+    return {
+        "type": "chat.message.created",
+        "room_id": room_id,
+        "id": message_id,
+        # The id of the message before this one in the room: a socket whose last
+        # delivered id is older has missed something and fetches it first.
+        "prev_id": prev_id,
+        "frame": protocol.encode(frame),
+    }
+
+
 def message_created(*, message, room_slug: str, prev_id: int) -> dict:
     """Broadcast a new message; returns the event, with `sent` saying if it left.
 
@@ -42,34 +63,42 @@ def message_created(*, message, room_slug: str, prev_id: int) -> dict:
     acknowledged directly by its consumer, and other sockets recover it from the
     database (the next event's `prev_id` reveals the gap, or `since` on reconnect).
     """
-    frame = {
-        "type": "message.new",
-        "room": room_slug,
-        "message": protocol.message_object(message, room_slug=room_slug),
-        "replay": False,
-    }
-    event = {
-        "type": "chat.message.created",
-        "room_id": message.room_id,
-        "id": message.pk,
-        # The id of the message before this one in the room: a socket whose last
-        # delivered id is older has missed something and fetches it first.
-        "prev_id": prev_id,
-        "frame": protocol.encode(frame),
-    }
+    event = message_created_event(
+        room_id=message.room_id,
+        message_id=message.pk,
+        prev_id=prev_id,
+        message_object=protocol.message_object(message, room_slug=room_slug),
+    )
     try:
         # Wall-clock time, as the consumer that relays it may run in another
         # process: the broadcast latency histogram measures from here.
         event["sent_at"] = time.time()
         _group_send(room_group_name(message.room_id), event)
     except Exception:
-        logger.exception(
-            "broadcast of message %s failed",
-            message.pk,
-            extra={"message_id": message.pk, "room_id": message.room_id},
-        )
+        _log_broadcast_failure(event)
         return {**event, "sent": False}
     return {**event, "sent": True}
+
+
+async def message_created_async(event: dict) -> dict:
+    """`message_created` from the event loop, for an event already built: awaits
+    the layer directly (no thread hop). Returns the event with `sent`."""
+    try:
+        event["sent_at"] = time.time()
+        await get_channel_layer().group_send(room_group_name(event["room_id"]), event)
+    except Exception:
+        metrics.broadcast_failures.labels(event["type"]).inc()
+        _log_broadcast_failure(event)
+        return {**event, "sent": False}
+    return {**event, "sent": True}
+
+
+def _log_broadcast_failure(event: dict) -> None:
+    logger.exception(
+        "broadcast of message %s failed",
+        event["id"],
+        extra={"message_id": event["id"], "room_id": event["room_id"]},
+    )
 
 
 def _message_changed(room_id: int, frame: dict) -> None:

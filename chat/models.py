@@ -92,6 +92,11 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.user} in {self.room} ({self.role})"
 
+    def is_muted(self, *, at) -> bool:
+        """Whether sends are refused at this moment (chat.message_store mirrors this
+        in SQL)."""
+        return self.muted_until is not None and self.muted_until > at
+
 
 class Message(models.Model):
     room = models.ForeignKey(

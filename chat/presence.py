@@ -19,12 +19,12 @@ import time
 import weakref
 from collections import defaultdict
 
-from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from chat import protocol, selectors
+from chat import loop_clients, protocol, selectors
+from chat.db_threads import in_db_thread
 from chat.events import room_group_name
 
 logger = logging.getLogger(__name__)
@@ -79,27 +79,15 @@ class PresenceRegistry:
         # State tied to a finished loop (its tasks, its Redis client) starts afresh.
         loop = asyncio.get_running_loop()
         if getattr(self, "loop", None) is not loop:
-            import redis.asyncio
-
             self.loop = loop
             self.local.clear()
             self.consumers = weakref.WeakSet()
             self.pending_broadcasts.clear()
             self.refresher = None
-            self.client = (
-                redis.asyncio.Redis.from_url(
-                    settings.REDIS_URL,
-                    max_connections=settings.REDIS_MAX_CONNECTIONS,
-                    socket_timeout=15,
-                    socket_connect_timeout=5,
-                )
-                if settings.REDIS_URL
-                else None
-            )
 
     def _redis(self):
         self._bind_loop()
-        return self.client
+        return loop_clients.redis()
 
     @staticmethod
     def _key(room_id: int) -> str:
@@ -182,7 +170,7 @@ class PresenceRegistry:
         user_ids = await self._user_ids(room_id)
         found, missing = _cached_user_objects(user_ids)
         if missing:
-            found += await database_sync_to_async(_user_objects)(missing)
+            found += await in_db_thread(_user_objects)(missing)
         return sorted(found, key=_by_username)
 
     async def frame(self, room_id: int, room_slug: str) -> dict:
@@ -249,9 +237,9 @@ class PresenceRegistry:
         newest_before, self.newest_before = self.newest_before, {}
         if not room_ids:
             return
-        self.newest_before = await database_sync_to_async(
-            selectors.rooms_last_message_ids
-        )(room_ids=room_ids)
+        self.newest_before = await in_db_thread(selectors.rooms_last_message_ids)(
+            room_ids=room_ids
+        )
         layer = get_channel_layer()
         for consumer in consumers:
             for room_id, subscription in list(consumer.subscriptions.items()):

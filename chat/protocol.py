@@ -243,8 +243,23 @@ def user_object(user) -> dict:
     return {"id": user.pk, "username": user.username}
 
 
-def message_object(message, *, room_slug: str | None = None) -> dict:
-    """The message object of the contract; the REST API returns exactly this."""
+def message_object(
+    message,
+    *,
+    room_slug: str | None = None,
+    attachments: list | None = None,
+    reactions: list | None = None,
+    mentions: list | None = None,
+) -> dict:
+    """The message object of the contract; the REST API returns exactly this.
+
+    A caller that knows the message's attachments, reactions (Reaction rows) or
+    mentioned users passes them (a message just stored has none: no query, no
+    prefetch); otherwise they are read from the message as loaded.
+    """
+    if attachments is None:
+        # Prefetched for history pages and by attachments_attach: no query each.
+        attachments = message.attachments.all()
     return {
         "id": message.pk,
         "room": room_slug if room_slug is not None else message.room.slug,
@@ -253,12 +268,13 @@ def message_object(message, *, room_slug: str | None = None) -> dict:
         "created_at": timestamp(message.created_at),
         "edited_at": timestamp(message.edited_at),
         "client_id": message.client_id,
-        # Prefetched for history pages and set by message_create: no query each.
-        "attachments": [
-            attachment_object(attachment) for attachment in message.attachments.all()
-        ],
-        "reactions": reactions_object(message),
-        "mentions": _mentions(message),
+        "attachments": [attachment_object(attachment) for attachment in attachments],
+        "reactions": reactions_object(message, reactions),
+        "mentions": (
+            _mentions(message)
+            if mentions is None
+            else [user_object(user) for user in mentions]
+        ),
     }
 
 
@@ -303,7 +319,7 @@ def room_summary(room, *, peer=None, unread_count: int = 0) -> dict:
     return summary
 
 
-def reactions_object(message) -> list[dict]:
+def reactions_object(message, reactions: list | None = None) -> list[dict]:
     """The message's reactions: one entry per emoji, in order of its first reaction,
     each with its users in the order they reacted.
 
@@ -311,7 +327,8 @@ def reactions_object(message) -> list[dict]:
     every message at once, see chat.selectors; a new message sets it empty), else
     the message's reactions, in one query.
     """
-    reactions = getattr(message, "reaction_list", None)
+    if reactions is None:
+        reactions = getattr(message, "reaction_list", None)
     if reactions is None:
         reactions = message.reactions.select_related("user").order_by("id")
     groups: dict[str, dict] = {}

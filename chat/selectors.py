@@ -236,6 +236,19 @@ def message_page_before(
     return mentions_attach(list(messages.order_by("-id")[:limit]))
 
 
+def message_get_stored(*, message_id: int) -> Message:
+    """One message with everything its message object reads loaded (author,
+    attachments, reactions, mentions): a resent client_id is answered with it."""
+    message = (
+        Message.objects.filter(pk=message_id)
+        .select_related("author")
+        .prefetch_related("attachments")
+        .prefetch_related(reactions_prefetch())
+        .get()
+    )
+    return mentions_attach([message])[0]
+
+
 def rooms_last_message_ids(*, room_ids) -> dict[int, int]:
     """{room id: id of its newest message} for several rooms, in one query."""
     return dict(

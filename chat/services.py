@@ -9,6 +9,7 @@ these; nothing else writes chat rows.
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -20,7 +21,18 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from chat import attachments, events, mentions, metrics, ratelimits
+from chat import (
+    attachments,
+    events,
+    loop_clients,
+    mentions,
+    message_store,
+    metrics,
+    protocol,
+    ratelimits,
+    selectors,
+)
+from chat.db_threads import in_db_thread
 from chat.errors import (
     Banned,
     BodyEmpty,
@@ -42,7 +54,7 @@ from chat.models import (
     Room,
     RoomBan,
 )
-from chat.selectors import membership_of, reactions_prefetch, room_unread_counts
+from chat.selectors import membership_of, room_unread_counts
 
 Role = Membership.Role
 # How far each role may reach: an actor acts on members whose rank is lower.
@@ -175,49 +187,26 @@ def message_create(
     whether the channel layer took it. `attachment_ids` name the author's uploads to
     this room (chat.attachments); with some, the body may be empty.
     """
-    # ---- attachments: a message of files alone has an empty body -----------------
-    try:
-        body = message_body_clean(body)
-    except BodyEmpty:
-        if not attachment_ids:
-            raise
-        body = ""
-    # ------------------------------------------------------------------------------
+    body = _sendable_body(body, attachment_ids)
     ratelimits.check_send(author)
     with transaction.atomic():
-        # Lock the room row: inserts into one room are serialised, so ids within a
-        # room grow in commit order. Without this, two concurrent transactions could
-        # commit ids 8 then 7, and a client that had seen 8 would never ask for 7.
-        locked = (
-            Room.objects.select_for_update()
-            .only("id", "last_message_id")
-            .get(pk=room.pk)
+        stored = message_store.store(
+            room_id=room.pk,
+            author_id=author.pk,
+            body=body,
+            client_id=client_id,
+            created_at=timezone.now(),
         )
-        membership = membership_of(user=author, room=room)
-        if membership is None:
-            raise NotMember()
-        # With its reactions: the consumer sends it from async code, where a lazy
-        # load is not allowed.
-        existing = (
-            Message.objects.filter(room=room, author=author, client_id=client_id)
-            .select_related("author")
-            .prefetch_related("attachments")
-            .prefetch_related(reactions_prefetch())
-            .first()
-        )
-        if existing is not None:
-            # Its message object may be built in async code, which cannot query.
-            mentions.mentions_attach([existing])
-            return existing, False
-        muted_until = membership.muted_until
-        if muted_until is not None and muted_until > timezone.now():
-            raise Muted(
-                _("You are muted here until %(until)s UTC.")
-                % {"until": f"{muted_until:%Y-%m-%d %H:%M}"}
-            )
-        prev_id = locked.last_message_id
-        message = Message.objects.create(
-            room=room, author=author, body=body, client_id=client_id
+        _refuse_unstored(stored)
+        if not stored.created:
+            return selectors.message_get_stored(message_id=stored.message_id), False
+        message = Message(
+            pk=stored.message_id,
+            room=room,
+            author=author,
+            body=body,
+            client_id=client_id,
+            created_at=stored.created_at,
         )
         # ---- attachments: refused ones roll the message back ---------------------
         attachments.attachments_attach(
@@ -225,8 +214,7 @@ def message_create(
         )
         # --------------------------------------------------------------------------
         message.reaction_list = []  # none yet: its message object needs no query
-        Room.objects.filter(pk=room.pk).update(last_message_id=message.pk)
-        room_slug = room.slug
+        room_slug, prev_id = room.slug, stored.prev_id
 
         def broadcast():
             metrics.messages_stored.inc()  # runs after the commit, so it is stored
@@ -239,6 +227,99 @@ def message_create(
         # Mentions: rows in this transaction, `mention` frames after the broadcast.
         mentions.mentions_record_created(message=message, room=room)
     return message, True
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """What `message_create_async` did: the message, whether this call created it,
+    and (created only) the broadcast event, whose `sent` says if the layer took it."""
+
+    message: Message
+    created: bool
+    event: dict | None
+
+
+async def message_create_async(
+    *,
+    room: Room,
+    author,
+    body: str,
+    client_id: str,
+    attachment_ids: Sequence[int] = (),
+) -> Posted:
+    """`message_create` for the event loop (the socket): the same rules, row and
+    broadcast. A plain message on PostgreSQL is stored by one statement on the
+    loop's own connection pool and broadcast by awaiting the layer, with no thread
+    hop; one with attachments or `@names`, or on another database, goes through
+    `message_create` on the database threads."""
+    plain = not attachment_ids and loop_clients.postgres_available()
+    if plain:
+        body = message_body_clean(body)
+        plain = not mentions.mention_candidates(body)
+    if not plain:
+        message, created = await in_db_thread(message_create)(
+            room=room,
+            author=author,
+            body=body,
+            client_id=client_id,
+            attachment_ids=attachment_ids,
+        )
+        return Posted(message, created, getattr(message, "broadcast_event", None))
+    await ratelimits.check_send_async(author)
+    stored = await message_store.store_async(
+        room_id=room.pk,
+        author_id=author.pk,
+        body=body,
+        client_id=client_id,
+        created_at=timezone.now(),
+    )
+    _refuse_unstored(stored)
+    if not stored.created:
+        message = await in_db_thread(selectors.message_get_stored)(
+            message_id=stored.message_id
+        )
+        return Posted(message, False, None)
+    metrics.messages_stored.inc()
+    message = Message(
+        pk=stored.message_id,
+        room=room,
+        author=author,
+        body=body,
+        client_id=client_id,
+        created_at=stored.created_at,
+    )
+    message_object = protocol.message_object(
+        message, room_slug=room.slug, attachments=[], reactions=[], mentions=[]
+    )
+    event = await events.message_created_async(
+        events.message_created_event(
+            room_id=room.pk,
+            message_id=message.pk,
+            prev_id=stored.prev_id,
+            message_object=message_object,
+        )
+    )
+    return Posted(message, True, event)
+
+
+def _sendable_body(body: str, attachment_ids: Sequence[int]) -> str:
+    """The body as stored; a message of files alone has an empty body."""
+    try:
+        return message_body_clean(body)
+    except BodyEmpty:
+        if not attachment_ids:
+            raise
+        return ""
+
+
+def _refuse_unstored(stored: message_store.StoreResult) -> None:
+    """Raise the refusal of a message that was not stored, if it was not."""
+    if not stored.room_found:
+        raise RoomNotFound()
+    if not stored.is_member:
+        raise NotMember()
+    if stored.message_id is None:
+        raise _muted_error(stored.muted_until)
 
 
 def _rank(user, room: Room) -> int | None:
@@ -719,9 +800,12 @@ def _require_edit_window(message: Message) -> None:
 
 
 def _require_not_muted(membership: Membership) -> None:
-    muted_until = membership.muted_until
-    if muted_until is not None and muted_until > timezone.now():
-        raise Muted(
-            _("You are muted here until %(until)s UTC.")
-            % {"until": f"{muted_until:%Y-%m-%d %H:%M}"}
-        )
+    if membership.is_muted(at=timezone.now()):
+        raise _muted_error(membership.muted_until)
+
+
+def _muted_error(muted_until) -> Muted:
+    return Muted(
+        _("You are muted here until %(until)s UTC.")
+        % {"until": f"{muted_until:%Y-%m-%d %H:%M}"}
+    )

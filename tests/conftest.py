@@ -4,6 +4,7 @@ With CHAT_REQUIRE_SERVICES=1 (set by .ci/run) a test that needs Redis, PostgreSQ
 Chromium fails when that is missing instead of being skipped.
 """
 
+import inspect
 import os
 import shutil
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from django.conf import settings
 from django.utils import translation
 
-from chat import services
+from chat import loop_clients, services
 
 REQUIRE_SERVICES = os.environ.get("CHAT_REQUIRE_SERVICES") == "1"
 CHROMIUM = "/usr/bin/chromium"
@@ -52,6 +53,23 @@ def chromium_path():
     if not shutil.which(CHROMIUM):
         missing(f"{CHROMIUM} is missing: apt-get install chromium")
     return CHROMIUM
+
+
+@pytest.fixture
+async def close_loop_clients():
+    """At the end of an async test, close the clients its event loop made
+    (chat.loop_clients), as a server does at shutdown: the next test's loop makes
+    its own, and no connection of a finished loop is left open."""
+    yield
+    await loop_clients.close_for_running_loop()
+
+
+def pytest_collection_modifyitems(items):
+    # Only coroutine tests run on an event loop of their own; sync tests need no
+    # such fixture (and would each pay for a loop to run it).
+    for item in items:
+        if inspect.iscoroutinefunction(getattr(item, "function", None)):
+            item.fixturenames.append("close_loop_clients")
 
 
 @pytest.fixture(autouse=True)

@@ -141,6 +141,24 @@ def database_from_url(url: str) -> dict:
 
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 DATABASES = {"default": database_from_url(DATABASE_URL)}
+# Threads that run the synchronous database work of async code (chat.db_threads),
+# per process. Each holds at most one pooled connection, so there must be fewer
+# threads than DATABASE_POOL_MAX (HTTP requests need connections too). More threads
+# buy little under the GIL (docs/benchmarks.md): the hot paths do not use them.
+CHAT_DATABASE_THREADS = env_int("CHAT_DATABASE_THREADS", 4)
+if (
+    DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    and CHAT_DATABASE_THREADS >= DATABASES["default"]["OPTIONS"]["pool"]["max_size"]
+):
+    raise ImproperlyConfigured(
+        "CHAT_DATABASE_THREADS must be below DATABASE_POOL_MAX: each thread may hold "
+        "a pooled connection, and requests need some too."
+    )
+# PostgreSQL connections of each process's event loop (chat.loop_clients), used by
+# the socket's hot paths (storing a message) one statement at a time: a few
+# suffice, as each statement takes under a millisecond.
+DATABASE_ASYNC_POOL_MAX = env_int("DATABASE_ASYNC_POOL_MAX", 4)
+DATABASE_ASYNC_POOL_TIMEOUT = env_int("DATABASE_ASYNC_POOL_TIMEOUT", 3)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")

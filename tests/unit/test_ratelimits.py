@@ -73,3 +73,27 @@ def test_counters_expire_with_their_window(counting_cache, settings):
             keys = client.keys(counting_cache.make_and_validate_key(pattern))
             assert len(keys) == 1
             assert 0 < client.ttl(keys[0]) <= window + 1
+
+
+async def test_the_loops_check_counts_in_the_same_windows_as_the_threads_check(
+    counting_cache, settings
+):
+    """The socket counts on the event loop, REST on a thread: one budget."""
+    settings.CHAT_SEND_BURST = "3/60"
+    settings.CHAT_SEND_SUSTAINED = "100/600"
+    user = User(pk=30_000_000 + id(counting_cache) % 1000)
+    ratelimits.check_send(user)
+    await ratelimits.check_send_async(user)
+    ratelimits.check_send(user)
+    with pytest.raises(RateLimited) as refused:
+        await ratelimits.check_send_async(user)
+    assert 1 <= refused.value.retry_after <= 61
+    assert "3 messages per 60 s" in refused.value.detail
+
+
+async def test_staff_are_not_counted_on_the_loop_either(counting_cache, settings):
+    settings.CHAT_SEND_BURST = "1/60"
+    staff = User(pk=40_000_000 + id(counting_cache) % 1000)
+    staff.is_staff = True
+    for _ in range(3):
+        await ratelimits.check_send_async(staff)

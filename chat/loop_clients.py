@@ -1,0 +1,101 @@
+"""Clients that live on the running event loop: an async PostgreSQL pool and an async
+Redis client, for the hot paths that must not queue on a thread (storing a message,
+the send-rate check, presence).
+
+One of each per event loop, made on first use. A server process runs one loop for its
+whole life; a test runs one per test, and `close_for_running_loop` (called by the
+tests' fixture at the end of each async test, and by the server at shutdown) closes
+that loop's clients. Nothing here decides anything: it only hands out connections.
+"""
+
+import asyncio
+import logging
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+_postgres_pools: dict[asyncio.AbstractEventLoop, object] = {}
+_redis_clients: dict[asyncio.AbstractEventLoop, object] = {}
+
+
+def postgres_available() -> bool:
+    """Whether the default database is PostgreSQL (the async pool's only backend)."""
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def _forget_closed_loops() -> None:
+    # A test's loop is closed when its test ends; a client left behind by a test that
+    # did not close it is dropped here, so the dicts never grow without bound.
+    for clients in (_postgres_pools, _redis_clients):
+        for loop in [loop for loop in clients if loop.is_closed()]:
+            del clients[loop]
+
+
+def _conninfo() -> str:
+    from psycopg.conninfo import make_conninfo
+
+    # Read when the pool is made: under the test runner the name is by then the
+    # test database's.
+    config = settings.DATABASES["default"]
+    params = {
+        "dbname": config["NAME"],
+        "user": config["USER"],
+        "password": config["PASSWORD"],
+        "host": config["HOST"],
+        "port": str(config["PORT"] or ""),
+        "application_name": "chat-async",
+    }
+    return make_conninfo(**{key: value for key, value in params.items() if value})
+
+
+async def postgres_pool():
+    """This loop's psycopg AsyncConnectionPool (autocommit connections), opened on
+    first use."""
+    loop = asyncio.get_running_loop()
+    pool = _postgres_pools.get(loop)
+    if pool is None:
+        from psycopg_pool import AsyncConnectionPool
+
+        _forget_closed_loops()
+        pool = AsyncConnectionPool(
+            _conninfo(),
+            min_size=1,
+            max_size=settings.DATABASE_ASYNC_POOL_MAX,
+            timeout=settings.DATABASE_ASYNC_POOL_TIMEOUT,
+            kwargs={"autocommit": True},
+            open=False,
+            name="chat-async",
+        )
+        _postgres_pools[loop] = pool
+        await pool.open()
+    return pool
+
+
+def redis():
+    """This loop's redis.asyncio client for REDIS_URL (connections made lazily)."""
+    loop = asyncio.get_running_loop()
+    client = _redis_clients.get(loop)
+    if client is None:
+        import redis.asyncio
+
+        _forget_closed_loops()
+        client = redis.asyncio.Redis.from_url(
+            settings.REDIS_URL,
+            max_connections=settings.REDIS_MAX_CONNECTIONS,
+            socket_timeout=15,
+            socket_connect_timeout=5,
+        )
+        _redis_clients[loop] = client
+    return client
+
+
+async def close_for_running_loop() -> None:
+    """Close this loop's clients (each is made again on next use)."""
+    loop = asyncio.get_running_loop()
+    pool = _postgres_pools.pop(loop, None)
+    client = _redis_clients.pop(loop, None)
+    if pool is not None:
+        await pool.close()
+    if client is not None:
+        await client.aclose()

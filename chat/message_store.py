@@ -1,0 +1,184 @@
+"""Storing a new message row: lock the room, check membership and mute, insert once
+per client_id, move `Room.last_message_id`; nothing else (no attachments, mentions
+or broadcast: `chat.services.message_create` does those around it).
+
+Two implementations of one contract, chosen by the database:
+- PostgreSQL: one statement, the same SQL run on Django's connection (sync callers,
+  inside their transaction) or on the event loop's async pool (the socket, one
+  round trip in autocommit; `chat.loop_clients`).
+- any other database (SQLite, the embedded default): the same steps with the ORM,
+  inside the caller's transaction.
+
+Why the room row is locked: inserts into one room are then serialised, so ids within
+a room grow in commit order. Without it, two transactions could commit ids 8 then 7,
+and a client that had seen 8 would never ask for 7 (docs/reliability.md).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection
+
+from chat.models import Membership, Message, Room
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult:
+    """What storing found. `message_id` is the new message (created) or the one
+    already stored under this client_id; None when nothing was stored: no room, not
+    a member, or muted until `muted_until`."""
+
+    room_found: bool
+    is_member: bool
+    message_id: int | None = None
+    created: bool = False
+    # The room's newest message id before this one (its broadcast's `prev_id`).
+    prev_id: int = 0
+    # When the new message was stored (created only).
+    created_at: datetime | None = None
+    muted_until: datetime | None = None
+
+
+# One round trip. The row lock of `room` is taken before the INSERT draws its id
+# (the INSERT selects from `room`), and held until the statement's transaction
+# commits. `existing` and `member` read the statement's snapshot: a duplicate
+# committed while this statement waited for the lock is not seen there, but the
+# unique constraint makes the INSERT do nothing, and `store` runs the statement again
+# (its new snapshot then sees the row). `moved` updates the room row locked above;
+# PostgreSQL re-reads its newest version first (READ COMMITTED), as `room` did.
+# The mute condition is Membership.is_muted's, in SQL.
+STORE_SQL = """
+WITH room AS MATERIALIZED (
+    SELECT id, last_message_id FROM chat_room WHERE id = %(room_id)s FOR UPDATE
+), member AS MATERIALIZED (
+    SELECT muted_until FROM chat_membership
+    WHERE room_id = %(room_id)s AND user_id = %(author_id)s
+), existing AS MATERIALIZED (
+    SELECT id FROM chat_message
+    WHERE room_id = %(room_id)s AND author_id = %(author_id)s
+      AND client_id = %(client_id)s
+), inserted AS (
+    INSERT INTO chat_message (room_id, author_id, body, client_id, created_at)
+    SELECT room.id, %(author_id)s, %(body)s, %(client_id)s, %(created_at)s
+    FROM room, member
+    WHERE NOT EXISTS (SELECT FROM existing)
+      AND (member.muted_until IS NULL OR member.muted_until <= %(created_at)s)
+    ON CONFLICT ON CONSTRAINT message_client_id_unique DO NOTHING
+    RETURNING id
+), moved AS (
+    UPDATE chat_room SET last_message_id = inserted.id
+    FROM inserted WHERE chat_room.id = %(room_id)s
+)
+SELECT
+    (SELECT last_message_id FROM room),
+    EXISTS (SELECT FROM member),
+    (SELECT muted_until FROM member),
+    (SELECT id FROM existing),
+    (SELECT id FROM inserted)
+"""
+
+
+def _parameters(room_id, author_id, body, client_id, created_at) -> dict:
+    return {
+        "room_id": room_id,
+        "author_id": author_id,
+        "body": body,
+        "client_id": client_id,
+        "created_at": created_at,
+    }
+
+
+def _result(row, created_at: datetime) -> StoreResult | None:
+    """The statement's row as a result; None for a lost race on the client_id (run
+    the statement again)."""
+    prev_id, is_member, muted_until, existing_id, inserted_id = row
+    if prev_id is None:
+        return StoreResult(room_found=False, is_member=False)
+    if not is_member:
+        return StoreResult(room_found=True, is_member=False)
+    if inserted_id is not None:
+        return StoreResult(
+            True, True, inserted_id, True, prev_id=prev_id, created_at=created_at
+        )
+    if existing_id is not None:
+        return StoreResult(True, True, existing_id)
+    if muted_until is not None:
+        return StoreResult(True, True, muted_until=muted_until)
+    return None
+
+
+# A lost race is resolved by the second run, whose snapshot sees the winner's row;
+# a third is never needed, and a bound keeps a bug from looping.
+ATTEMPTS = 3
+
+
+def store(
+    *, room_id: int, author_id: int, body: str, client_id: str, created_at: datetime
+) -> StoreResult:
+    """Store a message from sync code, inside the caller's transaction (which holds
+    the room's lock until it commits)."""
+    if connection.vendor != "postgresql":
+        return _store_with_orm(room_id, author_id, body, client_id, created_at)
+    parameters = _parameters(room_id, author_id, body, client_id, created_at)
+    with connection.cursor() as cursor:
+        for _attempt in range(ATTEMPTS):
+            cursor.execute(STORE_SQL, parameters)
+            result = _result(cursor.fetchone(), created_at)
+            if result is not None:
+                return result
+    raise RuntimeError("message store: the client_id race did not resolve")
+
+
+async def store_async(
+    *, room_id: int, author_id: int, body: str, client_id: str, created_at: datetime
+) -> StoreResult:
+    """Store a message from the event loop, committed when this returns.
+    PostgreSQL only (`chat.loop_clients.postgres_available`)."""
+    from chat import loop_clients
+
+    parameters = _parameters(room_id, author_id, body, client_id, created_at)
+    pool = await loop_clients.postgres_pool()
+    async with pool.connection() as conn:
+        for _attempt in range(ATTEMPTS):
+            cursor = await conn.execute(STORE_SQL, parameters, prepare=True)
+            result = _result(await cursor.fetchone(), created_at)
+            if result is not None:
+                return result
+    raise RuntimeError("message store: the client_id race did not resolve")
+
+
+def _store_with_orm(room_id, author_id, body, client_id, created_at) -> StoreResult:
+    locked = (
+        Room.objects.select_for_update()
+        .filter(pk=room_id)
+        .values_list("last_message_id", flat=True)
+        .first()
+    )
+    if locked is None:
+        return StoreResult(room_found=False, is_member=False)
+    membership = (
+        Membership.objects.filter(room_id=room_id, user_id=author_id)
+        .only("muted_until")
+        .first()
+    )
+    if membership is None:
+        return StoreResult(room_found=True, is_member=False)
+    existing_id = (
+        Message.objects.filter(
+            room_id=room_id, author_id=author_id, client_id=client_id
+        )
+        .values_list("id", flat=True)
+        .first()
+    )
+    if existing_id is not None:
+        return StoreResult(True, True, existing_id)
+    if membership.is_muted(at=created_at):
+        return StoreResult(True, True, muted_until=membership.muted_until)
+    message = Message(
+        room_id=room_id, author_id=author_id, body=body, client_id=client_id
+    )
+    message.save(force_insert=True)
+    Room.objects.filter(pk=room_id).update(last_message_id=message.pk)
+    return StoreResult(
+        True, True, message.pk, True, prev_id=locked, created_at=message.created_at
+    )

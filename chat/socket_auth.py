@@ -1,0 +1,123 @@
+"""Who a socket is: the user of the handshake's session cookie.
+
+Channels' AuthMiddleware reads the session and then the user through the ORM on its
+one database thread, where every socket's handshake queued behind every other
+socket's database work. With database sessions on PostgreSQL this reads both with
+two prepared statements on the event loop's pool instead, and applies the checks of
+`django.contrib.auth.get_user`: the session is unexpired, names a configured backend
+whose `get_user` is ModelBackend's (so an inactive account is nobody), and carries
+the user's current session hash. Anything else (another session engine, another
+backend, a hash to check against SECRET_KEY_FALLBACKS, a session to flush) is
+Django's own `get_user`, on the database threads.
+"""
+
+from types import SimpleNamespace
+
+from channels.auth import AuthMiddleware
+from channels.sessions import CookieMiddleware, SessionMiddleware
+from django.conf import settings
+from django.contrib import auth
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+
+from chat import loop_clients
+from chat.db_threads import in_db_thread
+
+DATABASE_SESSIONS = "django.contrib.sessions.backends.db"
+
+SESSION_SQL = (
+    "SELECT session_data FROM django_session"
+    " WHERE session_key = %s AND expire_date > %s"
+)
+
+
+def _user_sql(model) -> tuple[list[str], str]:
+    fields = model._meta.concrete_fields
+    columns = ", ".join(f'"{field.column}"' for field in fields)
+    table = model._meta.db_table
+    pk = model._meta.pk.column
+    return (
+        [field.attname for field in fields],
+        f'SELECT {columns} FROM "{table}" WHERE "{pk}" = %s',
+    )
+
+
+def _django_get_user(session):
+    # get_user reads nothing from the request but its session.
+    return auth.get_user(SimpleNamespace(session=session))
+
+
+def _fast_path_applies() -> bool:
+    return (
+        settings.SESSION_ENGINE == DATABASE_SESSIONS
+        and loop_clients.postgres_available()
+    )
+
+
+async def user_for_scope(scope):
+    """The handshake's user, or AnonymousUser."""
+    if not _fast_path_applies():
+        return await in_db_thread(_django_get_user)(scope["session"])
+    session_key = scope.get("cookies", {}).get(settings.SESSION_COOKIE_NAME)
+    if not session_key:
+        return AnonymousUser()
+    user = await _user_from_database_session(session_key)
+    if user is None:
+        # Not decidable here: Django's own get_user decides (and flushes).
+        return await in_db_thread(_django_get_user)(scope["session"])
+    return user
+
+
+async def _user_from_database_session(session_key: str):
+    """The session's user, AnonymousUser, or None when Django must decide."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    pool = await loop_clients.postgres_pool()
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            SESSION_SQL, (session_key, timezone.now()), prepare=True
+        )
+        row = await cursor.fetchone()
+        if row is None:
+            return AnonymousUser()
+        data = SessionStore().decode(row[0])
+        try:
+            user_id = data[auth.SESSION_KEY]
+            backend_path = data[auth.BACKEND_SESSION_KEY]
+        except KeyError:
+            return AnonymousUser()
+        if backend_path not in settings.AUTHENTICATION_BACKENDS:
+            return AnonymousUser()
+        backend = auth.load_backend(backend_path)
+        if type(backend).get_user is not ModelBackend.get_user:
+            return None
+        model = auth.get_user_model()
+        names, sql = _user_sql(model)
+        cursor = await conn.execute(
+            sql, (model._meta.pk.to_python(user_id),), prepare=True
+        )
+        row = await cursor.fetchone()
+    if row is None:
+        return AnonymousUser()
+    user = model.from_db("default", names, row)
+    if not backend.user_can_authenticate(user):
+        return AnonymousUser()
+    session_hash = data.get(auth.HASH_SESSION_KEY)
+    if session_hash and constant_time_compare(
+        session_hash, user.get_session_auth_hash()
+    ):
+        return user
+    return None
+
+
+class SocketAuthMiddleware(AuthMiddleware):
+    """Channels' AuthMiddleware with `user_for_scope` deciding the user."""
+
+    async def resolve_scope(self, scope):
+        scope["user"]._wrapped = await user_for_scope(scope)
+
+
+def SocketAuthMiddlewareStack(inner):  # noqa: N802 (named like Channels' own)
+    return CookieMiddleware(SessionMiddleware(SocketAuthMiddleware(inner)))

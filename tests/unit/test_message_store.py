@@ -1,0 +1,172 @@
+"""Storing a message row, on whichever database the run uses (SQLite's ORM steps, or
+PostgreSQL's one statement, from sync code and from the event loop): the same facts
+from every implementation."""
+
+import asyncio
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+
+from chat import loop_clients, message_store, services
+from chat.models import Membership, Message, Room
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def store_sync(**kwargs):
+    with transaction.atomic():
+        return message_store.store(**kwargs)
+
+
+def store_on_a_loop(**kwargs):
+    """As the socket stores: on an event loop (PostgreSQL's async pool; other
+    databases have no loop implementation, and the socket uses the sync one)."""
+    if not loop_clients.postgres_available():
+        return store_sync(**kwargs)
+
+    async def run():
+        try:
+            return await message_store.store_async(**kwargs)
+        finally:
+            await loop_clients.close_for_running_loop()
+
+    return asyncio.run(run())
+
+
+@pytest.fixture(params=["sync", "loop"])
+def store(request):
+    """Both ways in: a sync caller's transaction, and the event loop."""
+    return store_sync if request.param == "sync" else store_on_a_loop
+
+
+def fields(room, author, client_id="c1", body="hi"):
+    return {
+        "room_id": room.pk,
+        "author_id": author.pk,
+        "body": body,
+        "client_id": client_id,
+        "created_at": timezone.now(),
+    }
+
+
+def test_a_new_message_moves_the_rooms_newest_id_and_names_the_one_before(
+    store, ana, general
+):
+    first = store(**fields(general, ana, "c1"))
+    second = store(**fields(general, ana, "c2"))
+    assert first.created and second.created
+    assert first.prev_id == 0
+    assert second.prev_id == first.message_id
+    assert Room.objects.get(pk=general.pk).last_message_id == second.message_id
+    stored = Message.objects.get(pk=second.message_id)
+    assert (stored.body, stored.client_id, stored.author_id) == ("hi", "c2", ana.pk)
+    assert second.created_at == stored.created_at
+
+
+def test_a_client_id_stores_once(store, ana, general):
+    first = store(**fields(general, ana, "same", body="one"))
+    again = store(**fields(general, ana, "same", body="two"))
+    assert not again.created and again.message_id == first.message_id
+    assert Message.objects.filter(room=general).count() == 1
+    assert Room.objects.get(pk=general.pk).last_message_id == first.message_id
+
+
+def test_a_non_member_stores_nothing(store, carol, general):
+    result = store(**fields(general, carol))
+    assert (result.room_found, result.is_member, result.message_id) == (
+        True,
+        False,
+        None,
+    )
+    assert not Message.objects.exists()
+
+
+def test_a_missing_room_stores_nothing(store, ana, general):
+    result = store(**{**fields(general, ana), "room_id": general.pk + 1000})
+    assert not result.room_found and result.message_id is None
+    assert not Message.objects.exists()
+
+
+def test_a_muted_member_stores_nothing_until_the_mute_ends(store, ana, bob, general):
+    until = timezone.now() + timedelta(minutes=5)
+    Membership.objects.filter(room=general, user=bob).update(muted_until=until)
+    result = store(**fields(general, bob))
+    assert result.message_id is None and result.muted_until == until
+    assert not Message.objects.exists()
+    Membership.objects.filter(room=general, user=bob).update(
+        muted_until=timezone.now() - timedelta(seconds=1)
+    )
+    assert store(**fields(general, bob)).created
+
+
+def test_a_resend_of_a_stored_message_is_answered_even_while_muted(store, bob, general):
+    first = store(**fields(general, bob, "before-mute"))
+    until = timezone.now() + timedelta(minutes=5)
+    Membership.objects.filter(room=general, user=bob).update(muted_until=until)
+    again = store(**fields(general, bob, "before-mute"))
+    assert again.message_id == first.message_id and not again.created
+
+
+def test_concurrent_sends_of_one_client_id_store_one_row(ana, general):
+    """Threads racing with the same client_id: one stores, every other is answered
+    with that row (on PostgreSQL the loser's statement runs again)."""
+    results, barrier = [], threading.Barrier(6)
+
+    def send():
+        try:
+            barrier.wait(timeout=10)
+            results.append(store_sync(**fields(general, ana, "raced")))
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(results) == 6
+    assert sum(result.created for result in results) == 1
+    assert len({result.message_id for result in results}) == 1
+    assert Message.objects.filter(room=general, client_id="raced").count() == 1
+
+
+def test_concurrent_sends_to_one_room_get_ids_in_commit_order(ana, bob, general):
+    """Each message's prev_id is the message stored just before it: the chain of
+    prev_ids walks every id of the room, with no id skipped or repeated."""
+    results, barrier = [], threading.Barrier(4)
+
+    def send(author, n):
+        try:
+            barrier.wait(timeout=10)
+            for i in range(10):
+                results.append(store_sync(**fields(general, author, f"{n}-{i}")))
+        finally:
+            close_old_connections()
+
+    authors = [ana, bob, ana, bob]
+    threads = [
+        threading.Thread(target=send, args=(author, n))
+        for n, author in enumerate(authors)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    previous = {result.message_id: result.prev_id for result in results}
+    ids = sorted(previous)
+    assert len(ids) == 40
+    assert [previous[i] for i in ids] == [0, *ids[:-1]]
+
+
+def test_the_service_answers_a_resent_client_id_with_the_stored_message(ana, general):
+    message, created = services.message_create(
+        room=general, author=ana, body="hello", client_id="again"
+    )
+    same, created_again = services.message_create(
+        room=general, author=ana, body="other text", client_id="again"
+    )
+    assert created and not created_again
+    assert (same.pk, same.body) == (message.pk, "hello")
