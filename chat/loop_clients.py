@@ -53,22 +53,29 @@ async def postgres_pool():
     """This loop's psycopg AsyncConnectionPool (autocommit connections), opened on
     first use."""
     loop = asyncio.get_running_loop()
-    pool = _postgres_pools.get(loop)
-    if pool is None:
-        from psycopg_pool import AsyncConnectionPool
-
+    opening = _postgres_pools.get(loop)
+    if opening is None:
         _forget_closed_loops()
-        pool = AsyncConnectionPool(
-            _conninfo(),
-            min_size=1,
-            max_size=settings.DATABASE_ASYNC_POOL_MAX,
-            timeout=settings.DATABASE_ASYNC_POOL_TIMEOUT,
-            kwargs={"autocommit": True},
-            open=False,
-            name="chat-async",
-        )
-        _postgres_pools[loop] = pool
-        await pool.open()
+        # A task, stored before its first await: the many handshakes of a reconnect
+        # storm that all arrive before the pool is open wait for the one pool,
+        # instead of using it unopened or making one each.
+        opening = _postgres_pools[loop] = loop.create_task(_open_postgres_pool())
+    return await opening
+
+
+async def _open_postgres_pool():
+    from psycopg_pool import AsyncConnectionPool
+
+    pool = AsyncConnectionPool(
+        _conninfo(),
+        min_size=1,
+        max_size=settings.DATABASE_ASYNC_POOL_MAX,
+        timeout=settings.DATABASE_ASYNC_POOL_TIMEOUT,
+        kwargs={"autocommit": True},
+        open=False,
+        name="chat-async",
+    )
+    await pool.open()
     return pool
 
 
@@ -93,9 +100,9 @@ def redis():
 async def close_for_running_loop() -> None:
     """Close this loop's clients (each is made again on next use)."""
     loop = asyncio.get_running_loop()
-    pool = _postgres_pools.pop(loop, None)
+    opening = _postgres_pools.pop(loop, None)
     client = _redis_clients.pop(loop, None)
-    if pool is not None:
-        await pool.close()
+    if opening is not None:
+        await (await opening).close()
     if client is not None:
         await client.aclose()

@@ -170,3 +170,17 @@ def test_the_service_answers_a_resent_client_id_with_the_stored_message(ana, gen
     )
     assert created and not created_again
     assert (same.pk, same.body) == (message.pk, "hello")
+
+
+async def test_the_loops_pool_serves_a_burst_of_first_uses(postgres):
+    """A reconnect storm reaches a fresh worker: every handshake that arrives while
+    its loop's pool is opening waits for that one pool, none uses it unopened."""
+
+    async def select_one():
+        pool = await loop_clients.postgres_pool()
+        async with pool.connection() as conn:
+            return pool, await (await conn.execute("SELECT 1")).fetchone()
+
+    results = await asyncio.gather(*(select_one() for _ in range(20)))
+    assert {id(pool) for pool, _ in results} == {id(results[0][0])}
+    assert all(row == (1,) for _, row in results)
