@@ -58,6 +58,22 @@ class Subscription:
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
+    cleaned_up = False  # until connect() registers something to clean up
+
+    async def __call__(self, scope, receive, send):
+        # Whatever ends this consumer, its cleanup runs: the client's close (the
+        # usual way, through `disconnect`), an exception in a handler, a send on a
+        # connection that closed under it (Daphne then delivers no disconnect), a
+        # cancellation. Otherwise its per-user slot, presence entries and groups
+        # would outlive the socket, refreshed forever by this process.
+        try:
+            await super().__call__(scope, receive, send)
+        except daphne_support.SOCKET_GONE:
+            pass  # the client left while we answered it: nothing to report
+        finally:
+            if getattr(self, "user", None) is not None and not self.cleaned_up:
+                await self.disconnect(None)
+
     async def dispatch(self, message):
         # Channels (4.2+) runs `close_old_connections` through the thread pool before
         # every handler: a thread hop per delivered event, serialised on the one
@@ -94,6 +110,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.heartbeat_close_task: asyncio.Task | None = None
         self.handling = False
         self.direct_layer = None  # the layer's direct fan-out, when registered
+        self.counted_open = False  # in the open-socket gauge
         if (
             self.user is None
             or not self.user.is_authenticated
@@ -129,6 +146,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             user_group_name(self.user.pk), self.channel_name
         )
         metrics.open_sockets.inc()
+        self.counted_open = True
         await self.accept()
         self.register_direct_delivery()
         heartbeat = settings.CHAT_HEARTBEAT_SECONDS
@@ -151,7 +169,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.direct_layer is not None:
             self.direct_layer.discard_direct_receiver(self.channel_name)
         await presence.disconnected(self)
-        metrics.open_sockets.dec()
+        if self.counted_open:
+            metrics.open_sockets.dec()
         await self.channel_layer.group_discard(
             user_group_name(self.user.pk), self.channel_name
         )
@@ -177,6 +196,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.COMMANDS[type(command)](self, command)
         except ChatError as error:
             await self.send_error(error.code, error.detail, protocol.frame_ref(frame))
+        except daphne_support.SOCKET_GONE:
+            raise  # no error frame can reach a closed socket
         except Exception:
             # A database or layer outage must not kill the socket: the client is told,
             # and nothing was acknowledged, so it can retry with the same client_id.

@@ -11,8 +11,10 @@ backend, a hash to check against SECRET_KEY_FALLBACKS, a session to flush) is
 Django's own `get_user`, on the database threads.
 """
 
+import logging
 from types import SimpleNamespace
 
+import psycopg
 from channels.auth import AuthMiddleware
 from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.conf import settings
@@ -21,9 +23,12 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
+from psycopg_pool import PoolTimeout
 
 from chat import loop_clients
 from chat.db_threads import in_db_thread
+
+logger = logging.getLogger(__name__)
 
 DATABASE_SESSIONS = "django.contrib.sessions.backends.db"
 
@@ -63,7 +68,14 @@ async def user_for_scope(scope):
     session_key = scope.get("cookies", {}).get(settings.SESSION_COOKIE_NAME)
     if not session_key:
         return AnonymousUser()
-    user = await _user_from_database_session(session_key)
+    try:
+        user = await _user_from_database_session(session_key)
+    except (PoolTimeout, psycopg.OperationalError):
+        # The loop's pool could not serve in time (a worker just started under
+        # load, a restarted database): a slower handshake through Django's own pool
+        # beats a refused one. If the database is really down, that fails too.
+        logger.warning("socket auth: the loop's pool failed; using Django's")
+        user = None
     if user is None:
         # Not decidable here: Django's own get_user decides (and flushes).
         return await in_db_thread(_django_get_user)(scope["session"])

@@ -32,6 +32,15 @@ from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
+# What sending on a socket whose connection has already closed raises (autobahn,
+# under Daphne): the consumer treats it as the client having left.
+try:
+    from autobahn.exception import Disconnected
+
+    SOCKET_GONE: tuple[type[BaseException], ...] = (Disconnected,)
+except ImportError:  # another ASGI server: nothing of autobahn's can be raised
+    SOCKET_GONE = ()
+
 CLOSE_SERVICE_RESTART = 1012
 CODES_AUTOBAHN_REFUSES = {1009, 1012}
 # Long enough for close frames to be written, short enough not to delay a deploy.

@@ -8,6 +8,20 @@ import socket
 import struct
 
 
+def masked_frame(payload: bytes, opcode: int = 0x1) -> bytes:
+    """One final client frame (masked, as clients must) with this opcode; opcodes
+    3-7 are reserved, and a server must fail the connection on them."""
+    mask = os.urandom(4)
+    header = bytes([0x80 | opcode])
+    if len(payload) < 126:
+        header += bytes([0x80 | len(payload)])
+    elif len(payload) < 65536:
+        header += bytes([0x80 | 126]) + struct.pack("!H", len(payload))
+    else:
+        header += bytes([0x80 | 127]) + struct.pack("!Q", len(payload))
+    return header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
 class RawSocket:
     def __init__(self, port: int, cookie: str, *, receive_buffer: int | None = None):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -31,16 +45,11 @@ class RawSocket:
 
     def send_text_bytes(self, payload: bytes) -> None:
         """A masked text frame with exactly these payload bytes (valid UTF-8 or not)."""
-        mask = os.urandom(4)
-        header = bytes([0x81])
-        if len(payload) < 126:
-            header += bytes([0x80 | len(payload)])
-        elif len(payload) < 65536:
-            header += bytes([0x80 | 126]) + struct.pack("!H", len(payload))
-        else:
-            header += bytes([0x80 | 127]) + struct.pack("!Q", len(payload))
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.sock.sendall(header + mask + masked)
+        self.sock.sendall(masked_frame(payload))
+
+    def send_bytes_at_once(self, data: bytes) -> None:
+        """Several frames in one TCP write (see `masked_frame`)."""
+        self.sock.sendall(data)
 
     def send_json(self, frame: dict) -> None:
         self.send_text_bytes(json.dumps(frame).encode())

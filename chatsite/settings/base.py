@@ -414,6 +414,8 @@ def logging_config(log_format: str, level: str) -> dict:
                     "chat",
                     "chatsite",
                     "accounts",
+                    # psycopg's pools say when they cannot connect.
+                    "psycopg",
                 )
             },
             # django-axes announces itself at INFO in every process, every command;

@@ -77,3 +77,19 @@ async def test_a_deleted_account_is_nobody(make_user):
     key = await session_cookie(user)
     await database_sync_to_async(user.delete)()
     assert (await first_frame(f"sessionid={key}"))["code"] == "unauthenticated"
+
+
+async def test_a_pool_that_cannot_serve_slows_the_handshake_but_does_not_refuse_it(
+    ana, postgres, monkeypatch
+):
+    from psycopg_pool import PoolTimeout
+
+    from chat import loop_clients
+
+    async def no_connection():
+        raise PoolTimeout("couldn't get a connection after 3.00 sec")
+
+    key = await session_cookie(ana)
+    monkeypatch.setattr(loop_clients, "postgres_pool", no_connection)
+    frame = await first_frame(f"sessionid={key}")
+    assert frame["type"] == "hello" and frame["user"]["id"] == ana.pk

@@ -11,7 +11,7 @@ from channels.db import database_sync_to_async
 
 from chat import services
 from tests.layer import group_subscribers, presence_entries
-from tests.rawsocket import RawSocket
+from tests.rawsocket import RawSocket, masked_frame
 from tests.servers import ChatServer, subscribe_over, websocket_for
 from tests.sockets import session_cookie
 
@@ -126,3 +126,41 @@ async def test_clean_closes_drops_and_a_killed_process_leave_nothing_behind(
         return server_metrics(survivor)["chat_open_sockets"] == 0
 
     await eventually(none_open, timeout=10)
+
+
+async def test_sockets_that_fail_while_the_server_answers_them_are_cleaned_up(
+    redis_url, transactional_db, make_user, general
+):
+    """A valid frame and one the server fails the connection for (a reserved
+    opcode), in one TCP write: the answer to the first is sent on a closed
+    connection, and Daphne then delivers no disconnect. The socket's slot, presence
+    entry and gauge must go all the same; the heartbeat is the default 25 s, so
+    nothing expires on its own during the test."""
+    server = ChatServer(extra_env={"CHAT_MAX_SOCKETS_PER_USER": "3"}).start()
+    try:
+        user = await database_sync_to_async(make_user)("fails")
+        await database_sync_to_async(services.room_join)(user=user, room=general)
+        cookie = await session_cookie(user)
+        for _ in range(3):
+            raw = RawSocket(server.port, cookie)
+            assert b'"hello"' in raw.receive_frame()[1]
+            raw.send_json({"type": "subscribe", "room": "general"})
+            while b'"subscribed"' not in raw.receive_frame()[1]:
+                pass
+            raw.send_bytes_at_once(
+                masked_frame(b'{"type": "ping"}') + masked_frame(b"x", opcode=0x3)
+            )
+
+        async def all_cleaned_up():
+            return (
+                server_metrics(server)["chat_open_sockets"] == 0
+                and await presence_entries(general.pk) == 0
+            )
+
+        await eventually(all_cleaned_up, timeout=15)
+        # The account's slots are free: a fourth socket is admitted.
+        socket = await websocket_for(server, cookie)
+        assert (await subscribe_over(socket, "general"))["type"] == "subscribed"
+        await socket.close()
+    finally:
+        server.stop()
