@@ -414,10 +414,11 @@ def logging_config(log_format: str, level: str) -> dict:
                     "chat",
                     "chatsite",
                     "accounts",
-                    # psycopg's pools say when they cannot connect.
-                    "psycopg",
                 )
             },
+            # psycopg's pools say when they cannot connect (a warning); their INFO
+            # lines are one per connection checkout, far too many for a hot path.
+            "psycopg": {"handlers": [], "level": "WARNING", "propagate": True},
             # django-axes announces itself at INFO in every process, every command;
             # its lockouts are warnings and still come through.
             "axes": {"handlers": [], "level": "WARNING", "propagate": True},
