@@ -215,7 +215,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # ---- client commands ---------------------------------------------------------
 
     async def subscribe(self, command: protocol.Subscribe):
-        room, _ = await in_db_thread(selectors.room_get_for_member)(
+        room, _ = await selectors.room_get_for_member_async(
             user=self.user, slug=command.room
         )
         current = self.subscriptions.get(room.pk)
@@ -223,7 +223,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # Join the group before reading last_id: every message committed after
             # that read is then broadcast to us, and every one before it is <= last_id.
             await self.channel_layer.group_add(room.group_name, self.channel_name)
-        counts = await in_db_thread(selectors.room_unread_counts)(
+        counts = await selectors.room_unread_counts_async(
             user=self.user, room_id=room.pk
         )
         last_id = counts["last_id"]

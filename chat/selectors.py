@@ -16,7 +16,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
+from chat import loop_clients
+from chat.db_threads import in_db_thread
 from chat.errors import NotMember, PermissionDenied, RoomNotFound
+from chat.loop_queries import LoopQuery
 from chat.mentions import mentions_attach
 from chat.models import (
     Attachment,
@@ -106,16 +109,36 @@ def direct_peer(*, room: Room, user):
     return other.user if other is not None else None
 
 
+def _read_marker(*, room_id: int, user_id: int):
+    """[(last_read_id, the room's last_message_id)] for a member, [] for others."""
+    return Membership.objects.filter(room_id=room_id, user_id=user_id).values_list(
+        "last_read_id", "room__last_message_id"
+    )
+
+
+def _unread_ids(*, room_id: int, user_id: int, after_id: int, up_to_id: int):
+    """The ids a badge counts between a read marker and a newest id, capped."""
+    unread = _unread_messages(room=room_id, user=user_id, after_id=after_id)
+    return unread.filter(id__lte=up_to_id).order_by().values("id")[:UNREAD_COUNT_CAP]
+
+
+def _unread_mention_ids(*, room_id: int, user_id: int, after_id: int, up_to_id: int):
+    return Mention.objects.filter(
+        user_id=user_id,
+        in_body=True,
+        message__room_id=room_id,
+        message__deleted_at__isnull=True,
+        message_id__gt=after_id,
+        message_id__lte=up_to_id,
+    ).values("id")
+
+
 def room_unread_counts(*, user, room_id: int) -> dict:
     """The member's badges for one room: {unread_count, mention_count, last_read_id,
     last_id}."""
     # One query for both ids (subscribing runs this, so it is on the connect path);
     # a second only when something is unread.
-    marker = (
-        Membership.objects.filter(room_id=room_id, user=user)
-        .values_list("last_read_id", "room__last_message_id")
-        .first()
-    )
+    marker = _read_marker(room_id=room_id, user_id=user.pk).first()
     if marker is None:
         last_read_id = 0
         last_id = room_last_message_id(room_id=room_id)
@@ -123,24 +146,46 @@ def room_unread_counts(*, user, room_id: int) -> dict:
         last_read_id, last_id = marker
     unread_count = mention_count = 0
     if last_id > last_read_id:
-        unread = _unread_messages(room=room_id, user=user, after_id=last_read_id)
-        unread = unread.filter(id__lte=last_id).order_by()[:UNREAD_COUNT_CAP]
-        unread_count = unread.count()
+        span = {"room_id": room_id, "user_id": user.pk}
+        span.update(after_id=last_read_id, up_to_id=last_id)
+        unread_count = _unread_ids(**span).count()
         if unread_count:
-            mention_count = Mention.objects.filter(
-                user=user,
-                in_body=True,
-                message__room_id=room_id,
-                message__deleted_at__isnull=True,
-                message_id__gt=last_read_id,
-                message_id__lte=last_id,
-            ).count()
+            mention_count = _unread_mention_ids(**span).count()
+    return _unread_counts(unread_count, mention_count, last_read_id, last_id)
+
+
+def _unread_counts(unread_count, mention_count, last_read_id, last_id) -> dict:
     return {
         "unread_count": unread_count,
         "mention_count": mention_count,
         "last_read_id": last_read_id,
         "last_id": last_id,
     }
+
+
+_SPAN = ("room_id", "user_id", "after_id", "up_to_id")
+_MARKER_ON_LOOP = LoopQuery(_read_marker, ints=("room_id", "user_id"))
+_UNREAD_ON_LOOP = LoopQuery(_unread_ids, ints=_SPAN, count=True)
+_MENTIONS_ON_LOOP = LoopQuery(_unread_mention_ids, ints=_SPAN, count=True)
+
+
+async def room_unread_counts_async(*, user, room_id: int) -> dict:
+    """`room_unread_counts` from the event loop: the same querysets, compiled once
+    and run on the loop's pool (PostgreSQL), else on the database threads."""
+    if not loop_clients.postgres_available():
+        return await in_db_thread(room_unread_counts)(user=user, room_id=room_id)
+    marker = await _MARKER_ON_LOOP.fetch(room_id=room_id, user_id=user.pk)
+    if not marker:  # no longer a member: counted as the sync reader does
+        return await in_db_thread(room_unread_counts)(user=user, room_id=room_id)
+    last_read_id, last_id = marker[0]
+    unread_count = mention_count = 0
+    if last_id > last_read_id:
+        span = {"room_id": room_id, "user_id": user.pk}
+        span.update(after_id=last_read_id, up_to_id=last_id)
+        [(unread_count,)] = await _UNREAD_ON_LOOP.fetch(**span)
+        if unread_count:
+            [(mention_count,)] = await _MENTIONS_ON_LOOP.fetch(**span)
+    return _unread_counts(unread_count, mention_count, last_read_id, last_id)
 
 
 def _unread_mentions(user):
@@ -204,6 +249,41 @@ def room_get_for_member(*, user, slug: str) -> tuple[Room, Membership]:
             return membership.room, membership
     room_get_visible(user=user, slug=slug)
     raise NotMember()
+
+
+_ROOM_FIELDS = ("id", "slug", "kind", "name", "topic", "is_private", "owner_id")
+_MEMBERSHIP_FIELDS = ("id", "role", "last_read_id", "muted_until")
+
+
+def _membership_by_slug(*, slug: str, user_id: int):
+    return Membership.objects.filter(room__slug=slug, user_id=user_id).values_list(
+        *(f"room__{name}" for name in _ROOM_FIELDS), *_MEMBERSHIP_FIELDS
+    )
+
+
+_MEMBERSHIP_ON_LOOP = LoopQuery(
+    _membership_by_slug, ints=("user_id",), strings=("slug",)
+)
+
+
+async def room_get_for_member_async(*, user, slug: str) -> tuple[Room, Membership]:
+    """`room_get_for_member` from the event loop: a member costs one prepared
+    statement on the loop's pool (PostgreSQL); a refusal, or another database, goes
+    through `room_get_for_member` on the database threads. The room carries the
+    fields a subscription uses (no created_at, no last_message_id)."""
+    if loop_clients.postgres_available():
+        rows = await _MEMBERSHIP_ON_LOOP.fetch(slug=slug, user_id=user.pk)
+        if rows:
+            room_values = rows[0][: len(_ROOM_FIELDS)]
+            room = Room(**dict(zip(_ROOM_FIELDS, room_values, strict=True)))
+            membership_values = rows[0][len(_ROOM_FIELDS) :]
+            membership = Membership(
+                **dict(zip(_MEMBERSHIP_FIELDS, membership_values, strict=True)),
+                room=room,
+                user=user,
+            )
+            return room, membership
+    return await in_db_thread(room_get_for_member)(user=user, slug=slug)
 
 
 def _visible_messages(room_id: int) -> QuerySet[Message]:
