@@ -20,7 +20,15 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from chat import languages, metrics, protocol, reactions, selectors, services
+from chat import (
+    history_pages,
+    languages,
+    metrics,
+    protocol,
+    reactions,
+    selectors,
+    services,
+)
 from chat.db_threads import in_db_thread
 from chat.errors import ChatError, NotFound, NotSubscribed
 from chat.events import user_group_name
@@ -229,15 +237,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
         last_id = counts["last_id"]
         more = False
         if command.since is not None:
-            page = await in_db_thread(selectors.message_page_after)(
+            page = await history_pages.page_after(
                 room_id=room.pk,
+                room_slug=room.slug,
                 after_id=command.since,
                 up_to_id=last_id,
                 limit=settings.CHAT_REPLAY_LIMIT + 1,
             )
-            more = len(page) > settings.CHAT_REPLAY_LIMIT
-            for message in page[: settings.CHAT_REPLAY_LIMIT]:
-                await self.send_message_frame(message, room.slug, replay=True)
+            more = len(page.ids) > settings.CHAT_REPLAY_LIMIT
+            frames = page.frames(replay=True)[: settings.CHAT_REPLAY_LIMIT]
+            for frame in frames:
+                await self.send(text_data=frame)
+            metrics.delivered_replay.inc(len(frames))
             cursor = last_id
         else:
             # No replay asked: live delivery starts after last_id, except that an
@@ -504,20 +515,22 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def deliver_from_history(self, subscription: Subscription, *, up_to_id: int):
         while subscription.cursor < up_to_id:
-            page = await in_db_thread(selectors.message_page_after)(
+            page = await history_pages.page_after(
                 room_id=subscription.room.pk,
+                room_slug=subscription.room.slug,
                 after_id=subscription.cursor,
                 up_to_id=up_to_id,
                 limit=HISTORY_BATCH,
             )
-            for message in page:
-                await self.send_message_frame(
-                    message, subscription.room.slug, replay=False
-                )
-            if len(page) < HISTORY_BATCH:
+            # Not asked for with `since`: a frame from the database fills a gap or
+            # answers a resend, a repair.
+            for frame in page.frames(replay=False):
+                await self.send(text_data=frame)
+            metrics.delivered_repair.inc(len(page.ids))
+            if len(page.ids) < HISTORY_BATCH:
                 subscription.cursor = up_to_id
             else:
-                subscription.cursor = page[-1].pk
+                subscription.cursor = page.ids[-1]
 
     async def send_message_frame(self, message, room_slug: str, *, replay: bool):
         # Not asked for with `since`, a frame from the database fills a gap or

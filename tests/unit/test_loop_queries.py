@@ -32,12 +32,16 @@ async def both_counts(user, room):
 
 async def test_unread_counts_on_the_loop_match_the_orm_readers(ana, bob, general):
     sync, on_loop = await both_counts(bob, general)
-    assert on_loop == sync == {
-        "unread_count": 0,
-        "mention_count": 0,
-        "last_read_id": 0,
-        "last_id": 0,
-    }
+    assert (
+        on_loop
+        == sync
+        == {
+            "unread_count": 0,
+            "mention_count": 0,
+            "last_read_id": 0,
+            "last_id": 0,
+        }
+    )
     first = await post(general, ana, "one", "c1")
     await post(general, ana, "hi @bob", "c2")
     await post(general, bob, "my own", "c3")
@@ -109,9 +113,7 @@ async def test_refusals_from_the_loop_are_the_orm_readers_refusals(
 
 async def test_a_slug_is_a_value_never_sql(ana, general):
     with pytest.raises(RoomNotFound):
-        await selectors.room_get_for_member_async(
-            user=ana, slug="general' OR '1'='1"
-        )
+        await selectors.room_get_for_member_async(user=ana, slug="general' OR '1'='1")
 
 
 def test_a_query_that_ignores_an_argument_is_refused():
