@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
+from django.db.models import F
 
 from chat.models import Membership, Message, Room
 
@@ -46,10 +47,13 @@ class StoreResult:
 # unique constraint makes the INSERT do nothing, and `store` runs the statement again
 # (its new snapshot then sees the row). `moved` updates the room row locked above;
 # PostgreSQL re-reads its newest version first (READ COMMITTED), as `room` did.
+# The message's position and the room's count move together, under the lock, and
+# the author's own-messages-after-read count with them (unread badges, no scan).
 # The mute condition is Membership.is_muted's, in SQL.
 STORE_SQL = """
 WITH room AS MATERIALIZED (
-    SELECT id, last_message_id FROM chat_room WHERE id = %(room_id)s FOR UPDATE
+    SELECT id, last_message_id, message_count FROM chat_room
+    WHERE id = %(room_id)s FOR UPDATE
 ), member AS MATERIALIZED (
     SELECT muted_until FROM chat_membership
     WHERE room_id = %(room_id)s AND user_id = %(author_id)s
@@ -58,16 +62,24 @@ WITH room AS MATERIALIZED (
     WHERE room_id = %(room_id)s AND author_id = %(author_id)s
       AND client_id = %(client_id)s
 ), inserted AS (
-    INSERT INTO chat_message (room_id, author_id, body, client_id, created_at)
-    SELECT room.id, %(author_id)s, %(body)s, %(client_id)s, %(created_at)s
+    INSERT INTO chat_message
+        (room_id, author_id, body, client_id, created_at, position)
+    SELECT room.id, %(author_id)s, %(body)s, %(client_id)s, %(created_at)s,
+        room.message_count + 1
     FROM room, member
     WHERE NOT EXISTS (SELECT FROM existing)
       AND (member.muted_until IS NULL OR member.muted_until <= %(created_at)s)
     ON CONFLICT ON CONSTRAINT message_client_id_unique DO NOTHING
     RETURNING id
 ), moved AS (
-    UPDATE chat_room SET last_message_id = inserted.id
+    UPDATE chat_room
+    SET last_message_id = inserted.id, message_count = message_count + 1
     FROM inserted WHERE chat_room.id = %(room_id)s
+), counted AS (
+    UPDATE chat_membership SET sent_after_read = sent_after_read + 1
+    FROM inserted
+    WHERE chat_membership.room_id = %(room_id)s
+      AND chat_membership.user_id = %(author_id)s
 )
 SELECT
     (SELECT last_message_id FROM room),
@@ -151,7 +163,7 @@ def _store_with_orm(room_id, author_id, body, client_id, created_at) -> StoreRes
     locked = (
         Room.objects.select_for_update()
         .filter(pk=room_id)
-        .values_list("last_message_id", flat=True)
+        .values_list("last_message_id", "message_count")
         .first()
     )
     if locked is None:
@@ -174,11 +186,21 @@ def _store_with_orm(room_id, author_id, body, client_id, created_at) -> StoreRes
         return StoreResult(True, True, existing_id)
     if membership.is_muted(at=created_at):
         return StoreResult(True, True, muted_until=membership.muted_until)
+    prev_id, count = locked
     message = Message(
-        room_id=room_id, author_id=author_id, body=body, client_id=client_id
+        room_id=room_id,
+        author_id=author_id,
+        body=body,
+        client_id=client_id,
+        position=count + 1,
     )
     message.save(force_insert=True)
-    Room.objects.filter(pk=room_id).update(last_message_id=message.pk)
+    Room.objects.filter(pk=room_id).update(
+        last_message_id=message.pk, message_count=F("message_count") + 1
+    )
+    Membership.objects.filter(room_id=room_id, user_id=author_id).update(
+        sent_after_read=F("sent_after_read") + 1
+    )
     return StoreResult(
-        True, True, message.pk, True, prev_id=locked, created_at=message.created_at
+        True, True, message.pk, True, prev_id=prev_id, created_at=message.created_at
     )

@@ -40,6 +40,10 @@ class Room(models.Model):
     # It answers `subscribed.last_id` without a scan, and it is each broadcast's
     # `prev_id`, which lets a socket notice a message it has not seen.
     last_message_id = models.BigIntegerField(_("last message id"), default=0)
+    # Messages ever stored in the room (deleted ones too), moved with
+    # last_message_id: the newest message's `position`. Unread badges are counted
+    # from positions, never by scanning history (chat.selectors).
+    message_count = models.BigIntegerField(_("message count"), default=0, db_default=0)
 
     class Meta:
         ordering = ["name"]
@@ -78,6 +82,13 @@ class Membership(models.Model):
     joined_at = models.DateTimeField(_("joined at"), auto_now_add=True)
     # The newest message id the member has read; it only moves forward.
     last_read_id = models.BigIntegerField(_("last read id"), default=0)
+    # The `position` of the newest message at or before last_read_id (0: none),
+    # and how many of the member's own messages come after last_read_id: with the
+    # room's message_count they give the unread count without a scan.
+    read_position = models.BigIntegerField(_("read position"), default=0, db_default=0)
+    sent_after_read = models.BigIntegerField(
+        _("own messages after read"), default=0, db_default=0
+    )
     # Sends are refused with `muted` until this moment (null: not muted).
     muted_until = models.DateTimeField(_("muted until"), null=True, blank=True)
     mute_reason = models.CharField(_("mute reason"), max_length=300, blank=True)
@@ -113,6 +124,8 @@ class Message(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     edited_at = models.DateTimeField(_("edited at"), null=True, blank=True)
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
+    # 1, 2, 3... within the room, in id order (Room.message_count when stored).
+    position = models.BigIntegerField(_("position"), default=0, db_default=0)
 
     class Meta:
         ordering = ["id"]
@@ -131,6 +144,13 @@ class Message(models.Model):
                 fields=["room", "id"],
                 name="message_room_visible_idx",
                 condition=Q(deleted_at__isnull=True),
+            ),
+            # Deleted messages after a read marker are taken off the unread count:
+            # few rows, so this index stays small.
+            models.Index(
+                fields=["room", "id"],
+                name="message_room_deleted_idx",
+                condition=Q(deleted_at__isnull=False),
             ),
         ]
 

@@ -6,6 +6,7 @@ Reads only; nothing here changes state or talks to the channel layer.
 from django.db.models import (
     Count,
     Exists,
+    F,
     OuterRef,
     Prefetch,
     Q,
@@ -13,7 +14,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils.translation import gettext as _
 
 from chat import loop_clients
@@ -36,31 +37,50 @@ from chat.models import (
 UNREAD_COUNT_CAP = 999
 
 
-def _unread_messages(*, room, user, after_id):
-    """Visible messages by others after a read marker: what a badge counts."""
-    return Message.objects.filter(
-        room=room, deleted_at__isnull=True, id__gt=after_id
+def _deleted_by_others_after(*, room, user, after_id, up_to_id=None):
+    """Deleted messages by others after a read marker (through the small index of
+    deleted messages): positions count them, a badge does not."""
+    deleted = Message.objects.filter(
+        room=room, deleted_at__isnull=False, id__gt=after_id
     ).exclude(author=user)
+    if up_to_id is not None:
+        deleted = deleted.filter(id__lte=up_to_id)
+    return deleted
+
+
+def unread_count_from(
+    *, message_count: int, read_position: int, sent_after_read: int, deleted: int
+) -> int:
+    """The badge: messages after the read marker (positions), less the member's own
+    and the deleted ones by others, at most UNREAD_COUNT_CAP. No history scan."""
+    count = message_count - read_position - sent_after_read - deleted
+    return max(0, min(UNREAD_COUNT_CAP, count))
 
 
 def _with_unread_count(rooms: QuerySet[Room], *, user) -> QuerySet[Room]:
-    # Three levels deep: room <- counted ids <- capped id list <- read marker.
+    """`unread_count_from` for each room, in SQL (a non-member's rooms count 0)."""
+    membership = Membership.objects.filter(room=OuterRef("pk"), user=user)
     read_marker = Membership.objects.filter(
-        room=OuterRef(OuterRef(OuterRef("pk"))), user=user
+        room=OuterRef(OuterRef("pk")), user=user
     ).values("last_read_id")[:1]
-    unread_ids = _unread_messages(
-        room=OuterRef(OuterRef("pk")), user=user, after_id=Subquery(read_marker)
-    ).values("id")[:UNREAD_COUNT_CAP]
-    unread = (
-        Message.objects.filter(id__in=unread_ids)
+    deleted = (
+        _deleted_by_others_after(
+            room=OuterRef("pk"), user=user, after_id=Subquery(read_marker)
+        )
         .order_by()
         .annotate(group=Value(1))
         .values("group")
         .annotate(count=Count("id"))
         .values("count")
     )
+    count = (
+        F("message_count")
+        - Coalesce(Subquery(membership.values("read_position")[:1]), F("message_count"))
+        - Coalesce(Subquery(membership.values("sent_after_read")[:1]), Value(0))
+        - Coalesce(Subquery(deleted), Value(0))
+    )
     return rooms.annotate(
-        unread_count=Coalesce(Subquery(unread), Value(0)),
+        unread_count=Greatest(Value(0), Least(Value(UNREAD_COUNT_CAP), count)),
         mention_count=Coalesce(Subquery(_unread_mentions(user)), Value(0)),
     )
 
@@ -110,16 +130,21 @@ def direct_peer(*, room: Room, user):
 
 
 def _read_marker(*, room_id: int, user_id: int):
-    """[(last_read_id, the room's last_message_id)] for a member, [] for others."""
+    """[(last_read_id, last_message_id, message_count, read_position,
+    sent_after_read)] for a member, [] for others."""
     return Membership.objects.filter(room_id=room_id, user_id=user_id).values_list(
-        "last_read_id", "room__last_message_id"
+        "last_read_id",
+        "room__last_message_id",
+        "room__message_count",
+        "read_position",
+        "sent_after_read",
     )
 
 
-def _unread_ids(*, room_id: int, user_id: int, after_id: int, up_to_id: int):
-    """The ids a badge counts between a read marker and a newest id, capped."""
-    unread = _unread_messages(room=room_id, user=user_id, after_id=after_id)
-    return unread.filter(id__lte=up_to_id).order_by().values("id")[:UNREAD_COUNT_CAP]
+def _deleted_ids(*, room_id: int, user_id: int, after_id: int, up_to_id: int):
+    return _deleted_by_others_after(
+        room=room_id, user=user_id, after_id=after_id, up_to_id=up_to_id
+    ).values("id")
 
 
 def _unread_mention_ids(*, room_id: int, user_id: int, after_id: int, up_to_id: int):
@@ -135,20 +160,21 @@ def _unread_mention_ids(*, room_id: int, user_id: int, after_id: int, up_to_id: 
 
 def room_unread_counts(*, user, room_id: int) -> dict:
     """The member's badges for one room: {unread_count, mention_count, last_read_id,
-    last_id}."""
-    # One query for both ids (subscribing runs this, so it is on the connect path);
-    # a second only when something is unread.
+    last_id}, as of last_id (one query; more only when something is unread)."""
     marker = _read_marker(room_id=room_id, user_id=user.pk).first()
     if marker is None:
-        last_read_id = 0
-        last_id = room_last_message_id(room_id=room_id)
-    else:
-        last_read_id, last_id = marker
+        return _unread_counts(0, 0, 0, room_last_message_id(room_id=room_id))
+    last_read_id, last_id, message_count, read_position, sent_after_read = marker
     unread_count = mention_count = 0
     if last_id > last_read_id:
         span = {"room_id": room_id, "user_id": user.pk}
         span.update(after_id=last_read_id, up_to_id=last_id)
-        unread_count = _unread_ids(**span).count()
+        unread_count = unread_count_from(
+            message_count=message_count,
+            read_position=read_position,
+            sent_after_read=sent_after_read,
+            deleted=_deleted_ids(**span).count(),
+        )
         if unread_count:
             mention_count = _unread_mention_ids(**span).count()
     return _unread_counts(unread_count, mention_count, last_read_id, last_id)
@@ -165,7 +191,7 @@ def _unread_counts(unread_count, mention_count, last_read_id, last_id) -> dict:
 
 _SPAN = ("room_id", "user_id", "after_id", "up_to_id")
 _MARKER_ON_LOOP = LoopQuery(_read_marker, ints=("room_id", "user_id"))
-_UNREAD_ON_LOOP = LoopQuery(_unread_ids, ints=_SPAN, count=True)
+_DELETED_ON_LOOP = LoopQuery(_deleted_ids, ints=_SPAN, count=True)
 _MENTIONS_ON_LOOP = LoopQuery(_unread_mention_ids, ints=_SPAN, count=True)
 
 
@@ -177,12 +203,18 @@ async def room_unread_counts_async(*, user, room_id: int) -> dict:
     marker = await _MARKER_ON_LOOP.fetch(room_id=room_id, user_id=user.pk)
     if not marker:  # no longer a member: counted as the sync reader does
         return await in_db_thread(room_unread_counts)(user=user, room_id=room_id)
-    last_read_id, last_id = marker[0]
+    last_read_id, last_id, message_count, read_position, sent_after_read = marker[0]
     unread_count = mention_count = 0
     if last_id > last_read_id:
         span = {"room_id": room_id, "user_id": user.pk}
         span.update(after_id=last_read_id, up_to_id=last_id)
-        [(unread_count,)] = await _UNREAD_ON_LOOP.fetch(**span)
+        [(deleted,)] = await _DELETED_ON_LOOP.fetch(**span)
+        unread_count = unread_count_from(
+            message_count=message_count,
+            read_position=read_position,
+            sent_after_read=sent_after_read,
+            deleted=deleted,
+        )
         if unread_count:
             [(mention_count,)] = await _MENTIONS_ON_LOOP.fetch(**span)
     return _unread_counts(unread_count, mention_count, last_read_id, last_id)

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Subquery, Value
-from django.db.models.functions import Least
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -127,6 +125,7 @@ def room_join(*, user, room: Room) -> Membership:
     with transaction.atomic():
         membership, created = Membership.objects.get_or_create(room=room, user=user)
         if created:
+            _count_own_messages(membership)
             _after_commit_add(user_id=user.pk, room=room)
     return membership
 
@@ -520,23 +519,78 @@ def message_restore(*, message: Message, actor, reason: str = "") -> Message:
 
 def membership_mark_read(*, user, room: Room, last_id: int) -> None:
     """Move the member's read marker forward to last_id, never back, never past the
-    room's newest message (a bogus huge id must not hide every future unread)."""
-    newest = Room.objects.filter(pk=room.pk).values("last_message_id")
-    members = Membership.objects.filter(room=room, user=user)
-    target = Least(Value(last_id), Subquery(newest))
-    # Only a marker that moves changes a row: rereading what was read is free and
-    # tells nobody anything.
-    moved = members.filter(last_read_id__lt=target).update(last_read_id=target)
-    if not moved:
-        if not members.exists():
+    room's newest message (a bogus huge id must not hide every future unread).
+
+    The marker's position and the member's own messages after it move with it, so
+    that badges are counted without a scan (selectors.unread_count_from)."""
+    with transaction.atomic():
+        # Locked: the member's own sends count themselves on this row, and must
+        # not be lost to a recount made at the same moment.
+        marker = (
+            Membership.objects.select_for_update()
+            .filter(room=room, user=user)
+            .values_list("last_read_id", flat=True)
+            .first()
+        )
+        if marker is None:
             raise NotMember()
-        return
-    counts = room_unread_counts(user=user, room_id=room.pk)
-    user_id, room_slug = user.pk, room.slug
-    transaction.on_commit(
-        lambda: events.unread_changed(user_id=user_id, room_slug=room_slug, **counts),
-        robust=True,
+        newest, message_count = Room.objects.filter(pk=room.pk).values_list(
+            "last_message_id", "message_count"
+        )[0]
+        target = min(last_id, newest)
+        # Only a marker that moves changes a row: rereading what was read is free
+        # and tells nobody anything.
+        if target <= marker:
+            return
+        if target == newest:
+            read_position, sent_after_read = message_count, 0
+        else:
+            read_position = _position_at(room_id=room.pk, message_id=target)
+            sent_after_read = Message.objects.filter(
+                room=room, author=user, id__gt=target
+            ).count()
+        Membership.objects.filter(room=room, user=user).update(
+            last_read_id=target,
+            read_position=read_position,
+            sent_after_read=sent_after_read,
+        )
+        counts = room_unread_counts(user=user, room_id=room.pk)
+        user_id, room_slug = user.pk, room.slug
+        transaction.on_commit(
+            lambda: events.unread_changed(
+                user_id=user_id, room_slug=room_slug, **counts
+            ),
+            robust=True,
+        )
+
+
+def _position_at(*, room_id: int, message_id: int) -> int:
+    """The position of the room's newest message at or before message_id (0: none).
+    A client names a message it has seen, which is one lookup by id."""
+    position = (
+        Message.objects.filter(room_id=room_id, pk=message_id)
+        .values_list("position", flat=True)
+        .first()
     )
+    if position is None:
+        position = (
+            Message.objects.filter(room_id=room_id, id__lte=message_id)
+            .order_by("-id")
+            .values_list("position", flat=True)
+            .first()
+        ) or 0
+    return position
+
+
+def _count_own_messages(membership: Membership) -> None:
+    """A new membership of a room with history: its own earlier messages (a member
+    who left and came back) are not unread."""
+    own = Message.objects.filter(
+        room_id=membership.room_id, author_id=membership.user_id
+    ).count()
+    if own:
+        Membership.objects.filter(pk=membership.pk).update(sent_after_read=own)
+        membership.sent_after_read = own
 
 
 # ---- direct messages ----------------------------------------------------------------
@@ -602,6 +656,7 @@ def member_add(*, room: Room, actor, user) -> Membership:
     with transaction.atomic():
         membership, created = Membership.objects.get_or_create(room=room, user=user)
         if created:
+            _count_own_messages(membership)
             _audit(actor, ModerationAction.Kind.MEMBER_ADD, room=room, target_user=user)
             _after_commit_add(user_id=user.pk, room=room)
     return membership

@@ -63,13 +63,7 @@ async def test_unread_counts_on_the_loop_stop_at_the_cap(
 ):
     for index in range(4):
         await post(general, ana, f"m{index}", f"c{index}")
-    # The cap is part of the compiled SQL: a fresh query compiles with the new one.
     monkeypatch.setattr(selectors, "UNREAD_COUNT_CAP", 3)
-    monkeypatch.setattr(
-        selectors,
-        "_UNREAD_ON_LOOP",
-        LoopQuery(selectors._unread_ids, ints=selectors._SPAN, count=True),
-    )
     sync, on_loop = await both_counts(bob, general)
     assert on_loop == sync and on_loop["unread_count"] == 3
 

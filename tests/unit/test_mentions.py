@@ -99,7 +99,7 @@ def test_a_message_without_mentions_costs_no_extra_query(
     post(general, ana, "warm up", client_id="w")
     # Storing alone: one statement on PostgreSQL (chat.message_store), the ORM's
     # steps elsewhere; each inside the savepoint pair of the test's transaction.
-    storing = 3 if connection.vendor == "postgresql" else 7
+    storing = 3 if connection.vendor == "postgresql" else 8
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         with django_assert_num_queries(storing):
             message = post(general, ana, "no names here")
