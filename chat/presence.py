@@ -107,6 +107,9 @@ class PresenceRegistry:
         """Register an open socket; False (and nothing registered) when the user
         already has CHAT_MAX_SOCKETS_PER_USER open, on any server process."""
         self._bind_loop()
+        # The socket's own user is the one every presence frame of its rooms will
+        # list: known here, it is never read from the database for them.
+        _remember([protocol.user_object(consumer.user)])
         limit = settings.CHAT_MAX_SOCKETS_PER_USER
         if settings.REDIS_URL:
             admitted = await self._redis().eval(
@@ -341,14 +344,18 @@ def _user_objects(user_ids) -> list[dict]:
     """Read users from the database (and remember them), ordered by username."""
     if not user_ids:
         return []
+    users = get_user_model().objects.filter(pk__in=user_ids).order_by("username")
+    objects = [protocol.user_object(user) for user in users.only("id", "username")]
+    _remember(objects)
+    return objects
+
+
+def _remember(user_objects: list[dict]) -> None:
     if len(_user_cache) > USER_CACHE_MAX:
         _user_cache.clear()
     expires = time.monotonic() + USER_CACHE_SECONDS
-    users = get_user_model().objects.filter(pk__in=user_ids).order_by("username")
-    objects = [protocol.user_object(user) for user in users.only("id", "username")]
-    for user_object in objects:
+    for user_object in user_objects:
         _user_cache[user_object["id"]] = (expires, user_object)
-    return objects
 
 
 registry = PresenceRegistry()
