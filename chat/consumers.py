@@ -274,7 +274,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
                     user_id=self.user.pk,
                     channel=self.channel_name,
                 )
-            await self.send_frame(await presence.frame(room.pk, room.slug))
+            frame = await presence.frame_for_subscriber(room.pk, room.slug)
+            if frame is not None:
+                await self.send_frame(frame)
         except Exception:
             # The subscription stands (the client was told `subscribed`); presence
             # is best effort and catches up on the next refresh or change.

@@ -183,6 +183,15 @@ class PresenceRegistry:
             "online": await self.online(room_id),
         }
 
+    async def frame_for_subscriber(self, room_id: int, room_slug: str) -> dict | None:
+        """The frame a socket that just subscribed gets, or None when the room's
+        next broadcast, which it will receive within COALESCE_SECONDS, is already
+        scheduled: in a reconnect storm every subscriber would otherwise read and
+        encode the whole room's list once more."""
+        if room_id in self.pending_broadcasts:
+            return None
+        return await self.frame(room_id, room_slug)
+
     # ---- broadcasting ------------------------------------------------------------
 
     def schedule_broadcast(self, room_id: int) -> None:
