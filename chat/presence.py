@@ -41,7 +41,10 @@ return 1
 
 # Several changes in a room within this many seconds make one `presence` broadcast:
 # a reconnect storm of hundreds of sockets must not cost hundreds of room-wide frames.
-COALESCE_SECONDS = 0.25
+# A second, not less: each broadcast to a 500-member room is 500 frames listing 500
+# people, and at four a second they were a quarter of a reconnect storm's cost
+# (docs/benchmarks.md); who is online a second late is still live to a person.
+COALESCE_SECONDS = 1.0
 
 
 def _group_refresh_seconds() -> float:
