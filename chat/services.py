@@ -199,14 +199,7 @@ def message_create(
         _refuse_unstored(stored)
         if not stored.created:
             return selectors.message_get_stored(message_id=stored.message_id), False
-        message = Message(
-            pk=stored.message_id,
-            room=room,
-            author=author,
-            body=body,
-            client_id=client_id,
-            created_at=stored.created_at,
-        )
+        message = _stored_message(room, author, body, client_id, stored)
         # ---- attachments: refused ones roll the message back ---------------------
         attachments.attachments_attach(
             message=message, author=author, ids=attachment_ids
@@ -279,14 +272,7 @@ async def message_create_async(
         )
         return Posted(message, False, None)
     metrics.messages_stored.inc()
-    message = Message(
-        pk=stored.message_id,
-        room=room,
-        author=author,
-        body=body,
-        client_id=client_id,
-        created_at=stored.created_at,
-    )
+    message = _stored_message(room, author, body, client_id, stored)
     message_object = protocol.message_object(
         message, room_slug=room.slug, attachments=[], reactions=[], mentions=[]
     )
@@ -299,6 +285,18 @@ async def message_create_async(
         )
     )
     return Posted(message, True, event)
+
+
+def _stored_message(room, author, body, client_id, stored) -> Message:
+    """The message just stored, as the row holds it (no query)."""
+    return Message(
+        pk=stored.message_id,
+        room=room,
+        author=author,
+        body=body,
+        client_id=client_id,
+        created_at=stored.created_at,
+    )
 
 
 def _sendable_body(body: str, attachment_ids: Sequence[int]) -> str:
