@@ -70,6 +70,18 @@ def histogram_of(latencies: list[float]) -> dict[int, int]:
     return histogram
 
 
+def quantiles_ms(values: list[float]) -> dict | None:
+    """p50 and p99 of a list of seconds, in ms (None when empty)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+
+    def pick(p: float) -> float:
+        return round(1000 * ordered[min(len(ordered) - 1, int(p * len(ordered)))], 1)
+
+    return {"p50": pick(0.50), "p99": pick(0.99)}
+
+
 class Worker:
     def __init__(self, config: dict):
         self.config = config
@@ -81,6 +93,9 @@ class Worker:
         self.unexpected_closes = 0
         self.non_reader_closes = 0
         self.dropping = False
+        # Per client, seconds from TCP connect to `hello` and from `subscribe` to
+        # `subscribed` (ours only): where a connect's time goes, seen from outside.
+        self.connect_timings: dict[str, list[float]] = {"hello": [], "subscribed": []}
 
     # ---- receiving: the hot path -----------------------------------------------------
 
@@ -147,6 +162,7 @@ class Worker:
         if spec.get("cookie"):
             headers["Cookie"] = f"sessionid={spec['cookie']}"
         loop = asyncio.get_running_loop()
+        began = time.monotonic()
         waiter_ready = loop.create_future()
         # The hello frame can arrive in the same read as the handshake answer: the
         # waiter is installed before connecting, through a client factory hook.
@@ -167,6 +183,8 @@ class Worker:
         )
         if self.ours:
             await asyncio.wait_for(waiter_ready, 30)
+            greeted = time.monotonic()
+            self.connect_timings["hello"].append(greeted - began)
             client.on_text = self.on_text
             frame = {"type": "subscribe", "room": spec["room"]}
             if since is not None:
@@ -177,6 +195,7 @@ class Worker:
             await asyncio.sleep(0)  # the waiter is installed before the answer
             client.send_text(json.dumps(frame))
             await waiting
+            self.connect_timings["subscribed"].append(time.monotonic() - greeted)
         else:
             client.on_text = self.on_text
         if not client.user_data["reads"]:
@@ -356,6 +375,10 @@ class Worker:
                 "seconds": time.monotonic() - started,
                 "cpu_seconds": time.process_time(),
                 "error_sample": self.error_sample,
+                "timings_ms": {
+                    stage: quantiles_ms(values)
+                    for stage, values in self.connect_timings.items()
+                },
             }
         )
         pinger = asyncio.ensure_future(self.keep_alive())

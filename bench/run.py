@@ -695,11 +695,24 @@ class Session:
             self.connect_error = next(
                 (a["error_sample"] for a in answers if a["error_sample"]), ""
             )
+            # Each load generator worker's quantiles; the slowest worker's are kept.
+            self.connect_timings = {
+                stage: max(
+                    (a["timings_ms"][stage] for a in answers if a["timings_ms"][stage]),
+                    key=lambda q: q["p99"],
+                    default=None,
+                )
+                for stage in ("hello", "subscribed")
+            }
+            self.connect_cpu_loadgen = sum(a["cpu_seconds"] for a in answers)
             self.settle()
             self.cpu_connected, self.rss_connected = self.server.usage()
             print(
                 f"[{target}] {self.connected} connected, {self.failed} failed in "
-                f"{self.connect_seconds:.1f} s {self.connect_error}",
+                f"{self.connect_seconds:.1f} s {self.connect_error} "
+                f"(to hello {self.connect_timings['hello']}, to subscribed "
+                f"{self.connect_timings['subscribed']} ms; load generator "
+                f"{self.connect_cpu_loadgen:.1f} CPU s)",
                 flush=True,
             )
         except BaseException:
@@ -884,6 +897,11 @@ def scenario_s3(options, targets, cookies) -> dict:
                 "rss_after_mb": round(rss / 2**20, 1),
                 "kib_per_socket": round(per_socket / 1024, 1),
                 "idle_server_cpu_pct": round(100 * (cpu_b - cpu_a) / 10, 1),
+                "connect_server_cpu_s": round(
+                    session.cpu_connected - session.cpu_idle, 2
+                ),
+                "connect_loadgen_cpu_s": round(session.connect_cpu_loadgen, 2),
+                "connect_timings_ms": session.connect_timings,
             }
             out[target][str(size)] = result
             print(f"  {target:<28} {size:>5} sockets: {result}", flush=True)
