@@ -2,14 +2,14 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.throttling import ScopedRateThrottle
 
 from chat.api.serializers import TokenRequestSerializer, TokenSerializer
+from chat.api.throttles import ScopedThrottle
 
 
 class TokenView(ObtainAuthToken):
     # Guessing passwords through the API is throttled like the login form.
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ScopedThrottle]
     throttle_scope = "login"
 
     @extend_schema(request=TokenRequestSerializer, responses=TokenSerializer)

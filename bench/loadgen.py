@@ -158,7 +158,8 @@ class Worker:
 
     async def open_client(self, index: int, since: int | None = None):
         spec = self.config["clients"][index]
-        headers = {"Origin": "http://127.0.0.1"}
+        # The server's own origin (scheme, host and port), as its page would send.
+        headers = {"Origin": f"http://{self.config['host']}:{self.config['port']}"}
         if spec.get("cookie"):
             headers["Cookie"] = f"sessionid={spec['cookie']}"
         loop = asyncio.get_running_loop()

@@ -1,7 +1,9 @@
 """The ASGI entry point: HTTP goes to Django, /ws/chat/ to the chat consumer.
 
-The socket route sits behind the Origin check (a handshake from another site is
-refused with 403 before any consumer code runs) and the session authentication.
+Every connection first has its client address (and, behind a trusted proxy, its
+scheme) resolved (chatsite.client_address). The socket route sits behind the Origin
+check (a handshake from another origin is refused with 403 before any consumer code
+runs, chatsite.origins) and the session authentication.
 """
 
 import os
@@ -13,19 +15,22 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings.production")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from chat.socket_auth import SocketAuthMiddlewareStack  # noqa: E402
 from chatsite import daphne_support  # noqa: E402
+from chatsite.client_address import ClientAddressMiddleware  # noqa: E402
+from chatsite.origins import SiteOriginValidator  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            SocketAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
-    }
+application = ClientAddressMiddleware(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": SiteOriginValidator(
+                SocketAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            ),
+        }
+    )
 )
 
 daphne_support.install()

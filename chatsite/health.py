@@ -16,6 +16,7 @@ from django.db import connection
 from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
 
 from chat import metrics
+from chatsite import client_address
 
 
 async def healthz(request):
@@ -73,7 +74,7 @@ async def readyz(request):
 
 
 async def metrics_view(request):
-    if request.META.get("REMOTE_ADDR") not in settings.METRICS_ALLOWED_IPS:
+    if client_address.of_request(request) not in settings.METRICS_ALLOWED_IPS:
         return HttpResponseForbidden("metrics are served to METRICS_ALLOWED_IPS only")
     metrics.asyncio_tasks.set(len(asyncio.all_tasks()))
     return HttpResponse(metrics.render(), content_type="text/plain; version=0.0.4")

@@ -50,7 +50,8 @@ def daphne_arguments(endpoint: list[str]) -> list[str]:
         # they are buffered whole; the consumer checks the same limit again.
         "--websocket-max-message-size", str(settings.CHAT_MAX_FRAME_BYTES),
         "--application-close-timeout", "5",
-        *(["--proxy-headers"] if settings.CHAT_PROXY_HEADERS else []),
+        # No --proxy-headers: Daphne would believe X-Forwarded-For from anyone. The
+        # application resolves the client (chatsite.client_address).
         "chatsite.asgi:application",
     ]  # fmt: skip
 

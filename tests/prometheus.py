@@ -15,10 +15,13 @@ def parse(text: str) -> dict[str, float]:
     return samples
 
 
-async def scrape_response(client_address: str = "127.0.0.1") -> tuple[int, str]:
-    """GET /metrics through the full application, from `client_address`."""
+async def scrape_response(
+    client_address: str = "127.0.0.1", headers: list[tuple[bytes, bytes]] = ()
+) -> tuple[int, str]:
+    """GET /metrics through the full application, from `client_address` (the TCP
+    peer), with any more `headers`."""
     communicator = HttpCommunicator(
-        application, "GET", "/metrics", headers=[(b"host", b"127.0.0.1")]
+        application, "GET", "/metrics", headers=[(b"host", b"127.0.0.1"), *headers]
     )
     # The address Daphne would put in the scope: /metrics is served by address.
     communicator.scope["client"] = (client_address, 50000)

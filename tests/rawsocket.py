@@ -35,7 +35,7 @@ class RawSocket:
             f"GET /ws/chat/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
             "Upgrade: websocket\r\nConnection: Upgrade\r\n"
             f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-            f"Origin: http://127.0.0.1\r\nCookie: sessionid={cookie}\r\n\r\n"
+            f"Origin: http://127.0.0.1:{port}\r\nCookie: sessionid={cookie}\r\n\r\n"
         )
         self.sock.sendall(request.encode())
         response = b""

@@ -56,6 +56,11 @@ class ChatServer:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def origin(self) -> str:
+        """The Origin a page served by this server sends (scheme, host and port)."""
+        return self.http_url
+
+    @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ws/chat/"
 
@@ -115,7 +120,7 @@ async def websocket_for(server: ChatServer, cookie: str):
 
     socket = await websockets.connect(
         server.ws_url,
-        origin="http://127.0.0.1",
+        origin=server.origin,
         additional_headers={"Cookie": f"sessionid={cookie}"},
         max_size=None,
     )

@@ -10,6 +10,9 @@ from django.test import Client
 from chatsite.asgi import application
 
 ORIGIN = "http://127.0.0.1"
+# The headers a browser on the site's own page sends with a handshake: the Origin
+# check compares the origin's scheme, host and port with these (chatsite.origins).
+SITE_HEADERS = [(b"host", b"127.0.0.1"), (b"origin", ORIGIN.encode())]
 
 
 @sync_to_async
@@ -26,7 +29,7 @@ async def open_socket(
     user=None, *, origin: str | None = ORIGIN
 ) -> WebsocketCommunicator:
     """Connect through the full stack (Origin check, session auth); hello not read."""
-    headers = []
+    headers = [(b"host", b"127.0.0.1")]
     if origin is not None:
         headers.append((b"origin", origin.encode()))
     if user is not None:

@@ -10,6 +10,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from chatsite.client_address import parse_networks
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 
@@ -35,6 +37,10 @@ def env_list(name: str, default: list[str]) -> list[str]:
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+# Origins other than the site's own (scheme://host[:port]) whose pages may post forms
+# and open sockets here (chatsite.origins). None by default: the site's own origin,
+# from the Host header and the scheme, is always allowed.
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     # daphne first: it replaces runserver with the ASGI one.
@@ -260,9 +266,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # DRF's anonymous and per-user throttles, keyed on the client's address by our
+    # rule (chat.api.throttles), not on the X-Forwarded-For header anyone can send.
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "chat.api.throttles.AnonThrottle",
+        "chat.api.throttles.UserThrottle",
     ],
     # Counted in the cache below (Redis when configured, so limits hold across
     # server processes). 429 answers carry Retry-After.
@@ -370,11 +378,25 @@ CHAT_SEARCH_QUERY_MAX_CHARS = env_int("CHAT_SEARCH_QUERY_MAX_CHARS", 200)
 
 # Who may read /metrics (Prometheus text for this process).
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
-# Behind a reverse proxy (docs/deploy.md) every connection comes from the proxy:
-# take the client's address from X-Forwarded-For instead, so that throttles, the
-# sign-in lockout and the /metrics allow-list see the real client. Only turn this on
-# when the server is reachable through the proxy alone (the header is forgeable).
-CHAT_PROXY_HEADERS = env_bool("CHAT_PROXY_HEADERS", False)
+# The reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed
+# (addresses or CIDRs; docs/deploy.md). Empty by default: the TCP peer is the client,
+# since a header anyone can send must not decide throttles, the sign-in lockout or
+# the /metrics allow-list (chatsite.client_address).
+CHAT_TRUSTED_PROXIES = env_list("CHAT_TRUSTED_PROXIES", [])
+try:
+    parse_networks(CHAT_TRUSTED_PROXIES)
+except ValueError as error:
+    raise ImproperlyConfigured(f"CHAT_TRUSTED_PROXIES: {error}") from None
+# Its predecessor trusted the left-most X-Forwarded-For entry from anyone; it is no
+# longer read, and a deployment that still sets it is stopped with what to do.
+if env_bool("CHAT_PROXY_HEADERS", False):
+    raise ImproperlyConfigured(
+        "CHAT_PROXY_HEADERS is replaced by CHAT_TRUSTED_PROXIES: set that to your "
+        "reverse proxies' addresses (e.g. 127.0.0.1 for nginx on this machine) "
+        "and remove CHAT_PROXY_HEADERS."
+    )
+# Who the sign-in lockout counts failures against: the same client address.
+AXES_CLIENT_IP_CALLABLE = "chatsite.client_address.of_request"
 
 LOG_FORMATS = {
     # For a person at a terminal. `extra` fields are not shown; use json to see them.

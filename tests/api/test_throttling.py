@@ -44,3 +44,31 @@ def test_token_endpoint_is_throttled_against_password_guessing(low_rates, ana):
     guess = {"username": "ana", "password": "guess"}
     statuses = [client.post("/api/v1/auth/token/", guess).status_code for _ in range(3)]
     assert statuses == [400, 400, 429]
+
+
+def test_a_rotated_x_forwarded_for_gets_no_fresh_anonymous_bucket(low_rates):
+    client = APIClient(REMOTE_ADDR="203.0.113.5")
+    statuses = [
+        client.get("/api/v1/rooms/", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}").status_code
+        for n in range(4)
+    ]
+    assert statuses == [401, 401, 401, 429]
+
+
+def test_a_rotated_x_forwarded_for_gets_no_fresh_password_guesses(low_rates, ana):
+    client = APIClient(REMOTE_ADDR="203.0.113.5")
+    guess = {"username": "ana", "password": "guess"}
+    statuses = [
+        client.post(
+            "/api/v1/auth/token/", guess, HTTP_X_FORWARDED_FOR=f"198.51.100.{n}"
+        ).status_code
+        for n in range(3)
+    ]
+    assert statuses == [400, 400, 429]
+
+
+def test_callers_at_different_addresses_have_their_own_buckets(low_rates):
+    for address in ("203.0.113.5", "203.0.113.6"):
+        client = APIClient(REMOTE_ADDR=address)
+        statuses = [client.get("/api/v1/rooms/").status_code for _ in range(3)]
+        assert statuses == [401, 401, 401]

@@ -65,7 +65,17 @@ async def test_inactive_account_is_unauthenticated(make_user):
     await socket.disconnect()
 
 
-@pytest.mark.parametrize("origin", ["http://evil.example", None])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://evil.example",
+        None,
+        # The site's host on another port or scheme is another origin.
+        "http://127.0.0.1:9999",
+        "https://127.0.0.1",
+        "null",
+    ],
+)
 async def test_foreign_or_missing_origin_is_refused_before_the_consumer(
     ana, origin, monkeypatch
 ):
@@ -73,7 +83,9 @@ async def test_foreign_or_missing_origin_is_refused_before_the_consumer(
 
     reached = []
     monkeypatch.setattr(ChatConsumer, "connect", lambda self: reached.append(self))
-    headers = [] if origin is None else [(b"origin", origin.encode())]
+    headers = [(b"host", b"127.0.0.1")]
+    if origin is not None:
+        headers.append((b"origin", origin.encode()))
     socket = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
     connected, _ = await socket.connect()
     # Closing before accept is what Daphne answers as HTTP 403 (checked against a

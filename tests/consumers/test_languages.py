@@ -14,7 +14,7 @@ from django.utils import translation
 from chat import services
 from chat.errors import NotMember
 from chatsite.asgi import application
-from tests.sockets import ORIGIN, receive, send, session_cookie, subscribe
+from tests.sockets import SITE_HEADERS, receive, send, session_cookie, subscribe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,7 +39,7 @@ async def open_socket_in(
         cookies["sessionid"] = await session_cookie(user)
     if language_cookie is not None:
         cookies["django_language"] = language_cookie
-    headers = [(b"origin", ORIGIN.encode())]
+    headers = [*SITE_HEADERS]
     if cookies:
         jar = "; ".join(f"{name}={value}" for name, value in cookies.items())
         headers.append((b"cookie", jar.encode()))

@@ -126,3 +126,22 @@ async def test_metrics_are_refused_outside_the_allowed_addresses():
     status, text = await scrape_response("127.0.0.1")
     assert status == 200
     assert "# TYPE chat_broadcast_latency_seconds histogram" in text
+
+
+async def test_a_forged_x_forwarded_for_does_not_open_metrics(settings):
+    forged = [(b"x-forwarded-for", b"127.0.0.1")]
+    for trusted in ([], ["10.0.0.1"]):
+        settings.CHAT_TRUSTED_PROXIES = trusted
+        status, _ = await scrape_response("203.0.113.9", headers=forged)
+        assert status == 403, trusted
+
+
+async def test_behind_a_trusted_proxy_metrics_go_by_the_client_not_the_proxy(settings):
+    settings.CHAT_TRUSTED_PROXIES = ["127.0.0.1"]
+    # A remote client prepends "127.0.0.1"; the proxy appends the address it saw.
+    spoofed = [(b"x-forwarded-for", b"127.0.0.1, 198.51.100.7")]
+    status, _ = await scrape_response("127.0.0.1", headers=spoofed)
+    assert status == 403
+    # A scraper on the proxy's host, through the proxy.
+    local = [(b"x-forwarded-for", b"127.0.0.1")]
+    assert (await scrape_response("127.0.0.1", headers=local))[0] == 200

@@ -11,13 +11,13 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from chatsite.asgi import application
-from tests.sockets import ORIGIN, receive, session_cookie
+from tests.sockets import SITE_HEADERS, receive, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def open_with_cookie(cookie: str) -> WebsocketCommunicator:
-    headers = [(b"origin", ORIGIN.encode()), (b"cookie", cookie.encode())]
+    headers = [*SITE_HEADERS, (b"cookie", cookie.encode())]
     communicator = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
     connected, _ = await communicator.connect()
     assert connected

@@ -14,7 +14,6 @@ import random
 
 import websockets
 
-ORIGIN = "http://127.0.0.1"
 DO_NOT_RECONNECT = {4401, 4403}
 
 
@@ -71,7 +70,8 @@ class ResilientClient:
             try:
                 async with websockets.connect(
                     url,
-                    origin=ORIGIN,
+                    # The page's origin: the server's own scheme, host and port.
+                    origin=url.replace("ws://", "http://").removesuffix("/ws/chat/"),
                     additional_headers={"Cookie": f"sessionid={self.cookie}"},
                     open_timeout=5,
                     max_size=None,

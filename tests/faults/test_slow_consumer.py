@@ -44,7 +44,7 @@ async def test_a_client_that_stops_reading_is_aborted_and_others_get_everything(
     slow.send_json({"type": "subscribe", "room": "general"})
     fast = await websockets.connect(
         server.ws_url,
-        origin="http://127.0.0.1",
+        origin=server.origin,
         additional_headers={"Cookie": f"sessionid={await session_cookie(bob)}"},
         max_size=None,
     )

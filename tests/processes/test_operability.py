@@ -78,9 +78,7 @@ async def test_a_production_log_format_server_writes_only_json_lines(
         status, _ = await asyncio.to_thread(get, f"{server.http_url}/healthz")
         assert status == 200
         # A socket without a session: refused, with its reason logged.
-        async with websockets.connect(
-            server.ws_url, origin="http://127.0.0.1"
-        ) as socket:
+        async with websockets.connect(server.ws_url, origin=server.origin) as socket:
             error = json.loads(await asyncio.wait_for(socket.recv(), 5))
             assert error["code"] == "unauthenticated"
             with pytest.raises(websockets.ConnectionClosed):

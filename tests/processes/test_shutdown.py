@@ -25,7 +25,7 @@ async def test_sigterm_closes_sockets_with_1012_and_cleans_up(server, ana, gener
     cookie = await session_cookie(ana)
     socket = await websockets.connect(
         server.ws_url,
-        origin="http://127.0.0.1",
+        origin=server.origin,
         additional_headers={"Cookie": f"sessionid={cookie}"},
     )
     assert json.loads(await socket.recv())["type"] == "hello"

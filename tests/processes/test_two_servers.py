@@ -62,12 +62,13 @@ async def test_notify_from_the_test_process_reaches_sockets_on_both_servers(
         await socket.close()
 
 
-async def test_real_daphne_refuses_a_foreign_origin_with_403(two_servers, ana):
+@pytest.mark.parametrize("origin", ["http://evil.example", "http://127.0.0.1:9999"])
+async def test_real_daphne_refuses_a_foreign_origin_with_403(two_servers, ana, origin):
     cookie = await session_cookie(ana)
     with pytest.raises(websockets.InvalidStatus) as refused:
         await websockets.connect(
             two_servers[0].ws_url,
-            origin="http://evil.example",
+            origin=origin,
             additional_headers={"Cookie": f"sessionid={cookie}"},
         )
     assert refused.value.response.status_code == 403

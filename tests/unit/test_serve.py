@@ -20,9 +20,11 @@ def test_daphne_options_carry_the_protocols_limits():
     assert arguments[-1] == "chatsite.asgi:application"
 
 
-@override_settings(CHAT_PROXY_HEADERS=True)
-def test_behind_a_proxy_the_client_address_comes_from_x_forwarded_for():
-    assert "--proxy-headers" in daphne_arguments(["--fd", "3"])
+@override_settings(CHAT_TRUSTED_PROXIES=["127.0.0.1"])
+def test_behind_a_proxy_daphne_still_does_not_believe_x_forwarded_for():
+    # Daphne's --proxy-headers trusts the header from anyone; the application
+    # resolves the client by CHAT_TRUSTED_PROXIES (chatsite.client_address).
+    assert "--proxy-headers" not in daphne_arguments(["--fd", "3"])
 
 
 def test_several_workers_without_redis_are_refused_with_a_reason():

@@ -112,3 +112,15 @@ def test_an_unknown_log_format_is_refused_at_startup():
     result = log_format_with({"LOG_FORMAT": "xml"}, "chatsite.settings.local")
     assert result.returncode != 0
     assert "LOG_FORMAT must be one of ['json', 'text']" in result.stderr
+
+
+def test_a_trusted_proxy_that_is_not_an_address_is_refused_at_startup():
+    result = settings_with({"CHAT_TRUSTED_PROXIES": "10.0.0.1, nginx"})
+    assert result.returncode != 0
+    assert "CHAT_TRUSTED_PROXIES: 'nginx' is not an IP address or CIDR" in result.stderr
+
+
+def test_the_replaced_proxy_headers_switch_stops_startup_with_what_to_do():
+    result = settings_with({"CHAT_PROXY_HEADERS": "1"})
+    assert result.returncode != 0
+    assert "CHAT_PROXY_HEADERS is replaced by CHAT_TRUSTED_PROXIES" in result.stderr
