@@ -1,15 +1,41 @@
-"""Sign-up: create an account and sign the new user in straight away."""
+"""Sign-up: create an account and sign the new user in straight away; throttled
+per client address, and refusing usernames that look like existing ones."""
 
 from django.contrib.auth import login
-from django.contrib.auth.forms import UserCreationForm
 from django.urls import reverse_lazy
+from django.utils.translation import gettext as _
 from django.views.generic import CreateView
+
+from accounts.forms import SignUpForm
+from chat.api.throttles import SignUpThrottle
 
 
 class SignUpView(CreateView):
-    form_class = UserCreationForm
+    form_class = SignUpForm
     template_name = "registration/signup.html"
     success_url = reverse_lazy("room-list")
+
+    def post(self, request, *args, **kwargs):
+        # Every attempt counts, successful or not: a refused one (a name taken, a
+        # look-alike) also tells the caller something about who is registered.
+        throttle = SignUpThrottle()
+        if not throttle.allow_request(request, self):
+            return self.throttled(request, retry_after=throttle.wait())
+        return super().post(request, *args, **kwargs)
+
+    def throttled(self, request, *, retry_after: float | None):
+        self.object = None
+        form = self.get_form()
+        seconds = max(1, int(retry_after or 1))
+        form.add_error(
+            None,
+            _("Too many sign-ups from your address; try again in %(seconds)d s.")
+            % {"seconds": seconds},
+        )
+        response = self.render_to_response(self.get_context_data(form=form))
+        response.status_code = 429
+        response["Retry-After"] = str(seconds)
+        return response
 
     def form_valid(self, form):
         response = super().form_valid(form)

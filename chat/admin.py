@@ -13,6 +13,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.forms import AdminAddUserForm, AdminChangeUserForm
 from chat import selectors, services
 from chat.errors import ChatError
 from chat.models import (
@@ -385,6 +386,9 @@ admin.site.unregister(User)
 
 @admin.register(User)
 class ChatUserAdmin(UserAdmin):
+    # Adding or renaming a user refuses a name that looks like another's.
+    add_form = AdminAddUserForm
+    form = AdminChangeUserForm
     actions = ["deactivate"]
 
     @admin.action(

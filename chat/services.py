@@ -107,8 +107,11 @@ def room_create(
             )
             Membership.objects.create(room=room, user=owner, role=Membership.Role.OWNER)
     except IntegrityError:
+        # A slug is a room's address, one per site, so a taken one cannot be given
+        # again; the answer is the same whoever holds it and says nothing of that
+        # room: a private room the caller cannot see is not confirmed to exist.
         raise InvalidInput(
-            _("A room with the slug '%(slug)s' already exists.") % {"slug": slug}
+            _("The slug '%(slug)s' is not available; choose another.") % {"slug": slug}
         ) from None
     return room
 

@@ -278,6 +278,10 @@ REST_FRAMEWORK = {
         "anon": os.environ.get("API_THROTTLE_ANON", "60/min"),
         "user": os.environ.get("API_THROTTLE_USER", "1200/min"),
         "login": os.environ.get("API_THROTTLE_LOGIN", "10/min"),
+        # Sign-up attempts per client address (the web form; chat.api.throttles):
+        # a household or an office signs a few people up in an hour, a script
+        # making throwaway accounts is stopped.
+        "signup": os.environ.get("SIGNUP_THROTTLE", "10/hour"),
     },
 }
 

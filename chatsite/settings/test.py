@@ -34,6 +34,7 @@ REST_FRAMEWORK = {
         "anon": "100000/min",
         "user": "100000/min",
         "login": "100000/min",
+        "signup": "100000/min",
     },
 }
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

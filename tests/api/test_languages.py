@@ -59,7 +59,7 @@ def test_service_details_with_values_are_chinese(world):
         **ZH,
     )
     assert response.json() == {
-        "detail": "网址标识为 'plaza' 的房间已存在。",
+        "detail": "网址标识 'plaza' 不可用，请另选一个。",
         "code": "invalid",
     }
 

@@ -238,4 +238,26 @@ def test_create_room_with_a_taken_slug_is_400(ana, general):
         "/api/v1/rooms/", {"slug": "general", "name": "Again"}, format="json"
     )
     assert response.status_code == 400
-    assert "already exists" in response.json()["detail"]
+    assert "is not available" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_a_private_rooms_slug_is_refused_as_any_taken_slug_is(bob, general, hideout):
+    client = client_for(bob, "token")
+
+    def create(slug):
+        response = client.post(
+            "/api/v1/rooms/", {"slug": slug, "name": "Mine"}, format="json"
+        )
+        return response.status_code, response.json()
+
+    private_status, private_body = create("hideout")
+    public_status, public_body = create("general")
+    # The answer for the private room bob cannot see is the public room's, word for
+    # word but for the slug, and it does not say that a room exists.
+    assert private_status == public_status == 400
+    assert private_body == {
+        **public_body,
+        "detail": public_body["detail"].replace("general", "hideout"),
+    }
+    assert "exist" not in private_body["detail"]

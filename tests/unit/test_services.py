@@ -19,7 +19,7 @@ def test_room_create_makes_the_creator_owner(ana):
 
 
 def test_room_slug_must_be_unique(ana, general):
-    with pytest.raises(InvalidInput, match="already exists"):
+    with pytest.raises(InvalidInput, match="is not available"):
         services.room_create(owner=ana, slug="general", name="Again")
     assert Room.objects.filter(slug="general").count() == 1
 

@@ -61,7 +61,7 @@ def test_create_room_with_taken_slug_shows_the_reason(client, bob, general):
     client.force_login(bob)
     response = client.post(reverse("room-create"), {"slug": "general", "name": "Dup"})
     assert response.status_code == 400
-    assert "already exists" in response.content.decode()
+    assert "is not available" in response.content.decode()
     assert Room.objects.count() == 1
 
 
