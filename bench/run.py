@@ -110,6 +110,9 @@ def ours_env() -> dict:
         "SECRET_KEY": SECRET_KEY,
         "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": DATABASE_URL,
+        # Plain HTTP on loopback: no TLS to redirect to (docs/deploy.md).
+        "SECURE_SSL_REDIRECT": "0",
+        "SECURE_HSTS_SECONDS": "0",
         # Benchmark senders send far above a person's rate: no send limits.
         "CHAT_SEND_BURST": "100000000/1",
         "CHAT_SEND_SUSTAINED": "100000000/60",
