@@ -7,40 +7,35 @@ from django.test import override_settings
 from chatsite.client_address import ClientAddressMiddleware, resolve
 
 
-def test_without_trusted_proxies_the_peer_is_the_client_whatever_the_header_says():
-    assert resolve("203.0.113.5", "127.0.0.1, 10.0.0.1") == "203.0.113.5"
-
-
-@override_settings(CHAT_TRUSTED_PROXIES=["10.0.0.1"])
-def test_a_header_from_an_untrusted_peer_is_ignored():
-    assert resolve("203.0.113.5", "127.0.0.1") == "203.0.113.5"
-
-
-@override_settings(CHAT_TRUSTED_PROXIES=["10.0.0.1"])
-def test_behind_a_trusted_proxy_the_right_most_entry_is_the_client():
-    # The client sent "127.0.0.1" itself; the proxy appended what it saw.
-    assert resolve("10.0.0.1", "127.0.0.1, 198.51.100.7") == "198.51.100.7"
-
-
-@override_settings(CHAT_TRUSTED_PROXIES=["10.0.0.0/8", "::1"])
-def test_every_trusted_hop_is_skipped_from_the_right():
-    header = "127.0.0.1, 198.51.100.7, 10.2.0.1, 10.3.0.1"
-    assert resolve("::1", header) == "198.51.100.7"
-
-
-@override_settings(CHAT_TRUSTED_PROXIES=["10.0.0.0/8"])
-def test_when_every_hop_is_a_proxy_the_left_most_is_the_client():
-    assert resolve("10.0.0.1", "10.0.0.9, 10.0.0.8") == "10.0.0.9"
-
-
-@override_settings(CHAT_TRUSTED_PROXIES=["10.0.0.1"])
-def test_a_malformed_entry_stops_at_the_proxy_that_reported_it():
-    assert resolve("10.0.0.1", "127.0.0.1, not-an-address") == "10.0.0.1"
-
-
-@override_settings(CHAT_TRUSTED_PROXIES=["10.0.0.1"])
-def test_no_header_from_a_trusted_proxy_leaves_the_proxy():
-    assert resolve("10.0.0.1", None) == "10.0.0.1"
+@pytest.mark.parametrize(
+    "trusted, peer, forwarded_for, client",
+    [
+        # No trusted proxies: the peer, whatever the header says.
+        ([], "203.0.113.5", "127.0.0.1, 10.0.0.1", "203.0.113.5"),
+        # A header from a peer that is not a trusted proxy is ignored.
+        (["10.0.0.1"], "203.0.113.5", "127.0.0.1", "203.0.113.5"),
+        # The client sent "127.0.0.1" itself; the proxy appended what it saw.
+        (["10.0.0.1"], "10.0.0.1", "127.0.0.1, 198.51.100.7", "198.51.100.7"),
+        # Every trusted hop is skipped from the right (CIDRs and IPv6 too).
+        (
+            ["10.0.0.0/8", "::1"],
+            "::1",
+            "127.0.0.1, 198.51.100.7, 10.2.0.1, 10.3.0.1",
+            "198.51.100.7",
+        ),
+        # When every hop is a proxy, the left-most is the client.
+        (["10.0.0.0/8"], "10.0.0.1", "10.0.0.9, 10.0.0.8", "10.0.0.9"),
+        # A malformed entry stops at the proxy that reported it.
+        (["10.0.0.1"], "10.0.0.1", "127.0.0.1, not-an-address", "10.0.0.1"),
+        # No header from a trusted proxy leaves the proxy.
+        (["10.0.0.1"], "10.0.0.1", None, "10.0.0.1"),
+    ],
+)
+def test_the_client_is_the_right_most_address_that_is_not_a_trusted_proxy(
+    trusted, peer, forwarded_for, client
+):
+    with override_settings(CHAT_TRUSTED_PROXIES=trusted):
+        assert resolve(peer, forwarded_for) == client
 
 
 async def _scope_seen_by_app(client, headers, scope_type="http"):
