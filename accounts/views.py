@@ -24,15 +24,15 @@ class SignUpView(CreateView):
         return super().post(request, *args, **kwargs)
 
     def throttled(self, request, *, retry_after: float | None):
+        # An empty form: the refused one is not validated, so it answers nothing
+        # about the name it carried.
         self.object = None
-        form = self.get_form()
         seconds = max(1, int(retry_after or 1))
-        form.add_error(
-            None,
-            _("Too many sign-ups from your address; try again in %(seconds)d s.")
-            % {"seconds": seconds},
-        )
-        response = self.render_to_response(self.get_context_data(form=form))
+        refusal = _(
+            "Too many sign-ups from your address; try again in %(seconds)d s."
+        ) % {"seconds": seconds}
+        context = self.get_context_data(form=self.form_class(), refusal=refusal)
+        response = self.render_to_response(context)
         response.status_code = 429
         response["Retry-After"] = str(seconds)
         return response
