@@ -1,8 +1,14 @@
-"""The token endpoint: POST /api/v1/auth/token/ {username, password} -> {token}."""
+"""Account endpoints of the API: POST /api/v1/auth/token/ {username, password} ->
+{token}, and POST /api/v1/auth/logout/, which ends what authenticated the call."""
 
-from drf_spectacular.utils import extend_schema
+from django.contrib.auth import logout
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
 
 from chat.api.serializers import TokenRequestSerializer, TokenSerializer
 
@@ -15,3 +21,17 @@ class TokenView(ObtainAuthToken):
     @extend_schema(request=TokenRequestSerializer, responses=TokenSerializer)
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)
+
+
+class LogoutView(APIView):
+    """Called with a token: the token is revoked (every client using it is signed
+    out). Called with the session: the session ends, as the web page's "Log out"
+    does, and its sockets close within a second."""
+
+    @extend_schema(request=None, responses={204: OpenApiResponse(description="Done.")})
+    def post(self, request):
+        if isinstance(request.auth, Token):
+            request.auth.delete()
+        else:
+            logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -53,6 +53,7 @@ from chat.models import (
     RoomBan,
 )
 from chat.selectors import membership_of, room_unread_counts
+from chat.socket_credentials import Credential
 
 Role = Membership.Role
 # How far each role may reach: an actor acts on members whose rank is lower.
@@ -177,6 +178,7 @@ def message_create(
     body: str,
     client_id: str,
     attachment_ids: Sequence[int] = (),
+    holder: Credential | None = None,
 ) -> tuple[Message, bool]:
     """Store a message and broadcast it; returns (message, created).
 
@@ -184,7 +186,9 @@ def message_create(
     returns the stored message with created False (and broadcasts nothing). A created
     message carries `broadcast_event`, the event sent to the room with `sent` telling
     whether the channel layer took it. `attachment_ids` name the author's uploads to
-    this room (chat.attachments); with some, the body may be empty.
+    this room (chat.attachments); with some, the body may be empty. `holder` is the
+    sending socket's credential: once it no longer stands, nothing is stored
+    (chat.socket_credentials).
     """
     body = _sendable_body(body, attachment_ids)
     ratelimits.check_send(author)
@@ -195,6 +199,7 @@ def message_create(
             body=body,
             client_id=client_id,
             created_at=timezone.now(),
+            holder=holder,
         )
         _refuse_unstored(stored)
         if not stored.created:
@@ -238,6 +243,7 @@ async def message_create_async(
     body: str,
     client_id: str,
     attachment_ids: Sequence[int] = (),
+    holder: Credential | None = None,
 ) -> Posted:
     """`message_create` for the event loop (the socket): the same rules, row and
     broadcast. A plain message on PostgreSQL is stored by one statement on the
@@ -255,6 +261,7 @@ async def message_create_async(
             body=body,
             client_id=client_id,
             attachment_ids=attachment_ids,
+            holder=holder,
         )
         return Posted(message, created, getattr(message, "broadcast_event", None))
     await ratelimits.check_send_async(author)
@@ -264,6 +271,7 @@ async def message_create_async(
         body=body,
         client_id=client_id,
         created_at=timezone.now(),
+        holder=holder,
     )
     _refuse_unstored(stored)
     if not stored.created:
@@ -311,6 +319,8 @@ def _sendable_body(body: str, attachment_ids: Sequence[int]) -> str:
 
 def _refuse_unstored(stored: message_store.StoreResult) -> None:
     """Raise the refusal of a message that was not stored, if it was not."""
+    if stored.holder_ending is not None:
+        raise stored.holder_ending()
     if not stored.room_found:
         raise RoomNotFound()
     if not stored.is_member:

@@ -30,10 +30,11 @@ from chat.db_threads import in_db_thread
 
 logger = logging.getLogger(__name__)
 
-DATABASE_SESSIONS = "django.contrib.sessions.backends.db"
+# The project's database sessions (accounts/sessions.py), whose table is read here.
+DATABASE_SESSIONS = "accounts.sessions"
 
 SESSION_SQL = (
-    "SELECT session_data FROM django_session"
+    "SELECT session_data FROM accounts_session"
     " WHERE session_key = %s AND expire_date > %s"
 )
 
@@ -84,7 +85,7 @@ async def user_for_scope(scope):
 
 async def _user_from_database_session(session_key: str):
     """The session's user, AnonymousUser, or None when Django must decide."""
-    from django.contrib.sessions.backends.db import SessionStore
+    from accounts.sessions import SessionStore
 
     pool = await loop_clients.postgres_pool()
     async with pool.connection() as conn:

@@ -37,6 +37,15 @@ async def open_socket(
     return communicator
 
 
+async def open_socket_with_cookie(cookie: str) -> WebsocketCommunicator:
+    """Connect with this Cookie header (and our Origin); hello not read."""
+    headers = [(b"origin", ORIGIN.encode()), (b"cookie", cookie.encode())]
+    communicator = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
 async def open_chat(user) -> WebsocketCommunicator:
     """A signed-in socket whose hello has been read."""
     communicator = await open_socket(user)

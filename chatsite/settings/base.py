@@ -87,6 +87,10 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# Django's database sessions in a table that also names the user
+# (accounts/models.py): deactivating an account ends its sessions by any path.
+SESSION_ENGINE = "accounts.sessions"
+
 ROOT_URLCONF = "chatsite.urls"
 ASGI_APPLICATION = "chatsite.asgi.application"
 
@@ -296,6 +300,16 @@ if REDIS_URL:
 # Seconds between the frames a client must send; silence for three of them closes
 # the socket with 4408.
 CHAT_HEARTBEAT_SECONDS = env_int("CHAT_HEARTBEAT_SECONDS", 25)
+# How often each server process reads the log of credential changes (logout,
+# password change, deactivation by any path) and closes the sockets they end: one
+# small indexed read per process per check, whatever the number of sockets; half a
+# second keeps "within a second" with room to spare.
+CHAT_CREDENTIAL_CHECK_SECONDS = float(
+    os.environ.get("CHAT_CREDENTIAL_CHECK_SECONDS") or 0.5
+)
+# How often each process checks every one of its sockets (two queries over all of
+# them): sessions that expire on their own end within this long.
+CHAT_CREDENTIAL_FULL_CHECK_SECONDS = env_int("CHAT_CREDENTIAL_FULL_CHECK_SECONDS", 60)
 # How often each process checks that its sockets are not behind their rooms (a lost
 # broadcast that no later event revealed); one small query per check.
 CHAT_CATCH_UP_SECONDS = env_int("CHAT_CATCH_UP_SECONDS", 5)
