@@ -112,12 +112,57 @@ def test_before_zero_and_after_the_newest_are_empty(client, bob, history):
     assert client.get(url(after=history[-1])).json()["results"] == []
 
 
-def test_previous_link_of_a_backward_page_returns_newer_messages(client, bob, history):
+def test_previous_link_of_a_backward_page_returns_newer_messages_newest_first(
+    client, bob, history
+):
     client.force_login(bob)
     older = client.get(url(before=history[3], limit=2)).json()
     assert [m["id"] for m in older["results"]] == [history[2], history[1]]
     newer = client.get(older["previous"]).json()
-    assert [m["id"] for m in newer["results"]] == history[3:5]
+    assert [m["id"] for m in newer["results"]] == [history[4], history[3]]
+    # Its links keep that order: on to newer pages, and back to the one we left.
+    newest = client.get(newer["previous"]).json()
+    assert [m["id"] for m in newest["results"]] == [history[6], history[5]]
+    assert newest["previous"] is None
+    back = client.get(newer["next"]).json()
+    assert [m["id"] for m in back["results"]] == [history[2], history[1]]
+
+
+def test_previous_link_of_a_forward_page_returns_older_messages_oldest_first(
+    client, bob, history
+):
+    client.force_login(bob)
+    newer = client.get(url(after=history[3], limit=2)).json()
+    assert [m["id"] for m in newer["results"]] == [history[4], history[5]]
+    older = client.get(newer["previous"]).json()
+    assert [m["id"] for m in older["results"]] == [history[2], history[3]]
+    back = client.get(older["next"]).json()
+    assert [m["id"] for m in back["results"]] == [history[4], history[5]]
+
+
+def test_paging_forward_from_the_first_page_by_previous_links_sees_each_once(
+    client, bob, history
+):
+    client.force_login(bob)
+    oldest = client.get(url(after=0, limit=3, order="newest")).json()
+    assert [m["id"] for m in oldest["results"]] == history[2::-1]
+    seen = []
+    page = oldest
+    while True:
+        ids = [m["id"] for m in page["results"]]
+        assert ids == sorted(ids, reverse=True)  # every page newest first
+        seen = ids + seen
+        if page["previous"] is None:
+            break
+        page = client.get(page["previous"]).json()
+    assert seen == history[::-1]
+
+
+def test_an_unknown_order_is_a_400(client, bob, history):
+    client.force_login(bob)
+    response = client.get(url(order="sideways"))
+    assert response.status_code == 400
+    assert "order" in response.json()
 
 
 def test_paging_back_while_people_chat_has_no_gaps_or_duplicates(
