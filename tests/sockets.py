@@ -79,10 +79,6 @@ async def subscribe(communicator, room: str, since=None) -> tuple[list[dict], di
         replayed.append(answer)
 
 
-async def nothing_more(communicator, timeout: float = 0.2) -> bool:
-    return await communicator.receive_nothing(timeout=timeout)
-
-
 async def frames_until_pong(communicator, *, skip=BACKGROUND_FRAMES) -> list[dict]:
     """Send a ping and return every frame that arrives before its pong.
 
