@@ -415,6 +415,40 @@ def message_edit(*, message: Message, editor, body: str) -> Message:
     body = message_body_clean(body)
     _require_edit_window(message)
     ratelimits.check_send(editor)
+    return _message_body_replace(message=message, editor=editor, body=body)
+
+
+def message_edit_by_staff(
+    *, message: Message, actor, body: str, reason: str = ""
+) -> Message:
+    """Staff change a message's body from the admin, within the edit window.
+
+    The revision names the staff member as the editor and the audit log records
+    the edit against the author; the author's mute and send rate are theirs, not
+    the editor's, so they do not apply. Staff editing their own message edit as its
+    author (`message_edit`). Over the socket and REST only authors edit (contract).
+    """
+    if message.author_id == actor.pk:
+        return message_edit(message=message, editor=actor, body=body)
+    if not actor.is_staff:
+        raise PermissionDenied(_("Only the author may edit a message."))
+    if message.deleted_at is not None:
+        raise PermissionDenied(_("A deleted message cannot be edited."))
+    body = message_body_clean(body)
+    _require_edit_window(message)
+    return _message_body_replace(
+        message=message, editor=actor, body=body, reason=reason
+    )
+
+
+def _message_body_replace(
+    *, message: Message, editor, body: str, reason: str = ""
+) -> Message:
+    """Store `body` (already cleaned and allowed) as the message's text, keep the
+    text it replaces as a revision by `editor`, and broadcast `message.edited`.
+    The author must still be a member and not muted; anyone else's edit is
+    audited."""
+    by_author = message.author_id == editor.pk
     with transaction.atomic():
         # Lock the row and read the text being replaced from it: two concurrent
         # edits then run one after the other, and each keeps the text it replaced
@@ -427,10 +461,11 @@ def message_edit(*, message: Message, editor, body: str) -> Message:
         )
         if locked.deleted_at is not None:
             raise PermissionDenied(_("A deleted message cannot be edited."))
-        membership = membership_of(user=editor, room=message.room)
-        if membership is None:
-            raise NotMember()
-        _require_not_muted(membership)
+        if by_author:
+            membership = membership_of(user=editor, room=message.room)
+            if membership is None:
+                raise NotMember()
+            _require_not_muted(membership)
         if locked.body == body:
             message.body, message.edited_at = locked.body, locked.edited_at
             return message
@@ -441,6 +476,15 @@ def message_edit(*, message: Message, editor, body: str) -> Message:
         message.body = body
         message.edited_at = now
         message.save(update_fields=["body", "edited_at"])
+        if not by_author:
+            _audit(
+                editor,
+                ModerationAction.Kind.MESSAGE_EDIT,
+                room=message.room,
+                target_user=message.author,
+                target_message=message,
+                reason=reason,
+            )
         # The broadcast and the caller's answer carry the reactions as they are
         # now, under the lock, not as they were when the message was read.
         message.reaction_list = list(
