@@ -120,7 +120,7 @@ def room_join(*, user, room: Room) -> Membership:
         return existing
     if room.is_private:
         raise RoomNotFound()
-    if RoomBan.objects.filter(room=room, user=user).exists():
+    if selectors.room_ban_exists(user=user, room=room):
         raise Banned()
     with transaction.atomic():
         membership, created = Membership.objects.get_or_create(room=room, user=user)
@@ -686,7 +686,7 @@ def member_add(*, room: Room, actor, user) -> Membership:
     """Owner, moderators or staff add a user to a room (the way into a private one)."""
     _require_moderator(actor=actor, room=room)
     _refuse_direct(room, _("A direct conversation is between exactly two people."))
-    if RoomBan.objects.filter(room=room, user=user).exists():
+    if selectors.room_ban_exists(user=user, room=room):
         raise InvalidInput(
             _("%(username)s is banned from this room; unban them first.")
             % {"username": user.username}
