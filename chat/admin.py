@@ -53,7 +53,7 @@ def run_for_each(modeladmin, request, objects, action, done: str) -> None:
 
 
 class ServiceForm(forms.ModelForm):
-    """A change form whose save is a service call, made by `actor` (the staff member).
+    """An admin form whose save is a service call, made by `actor` (the staff member).
 
     The call runs once the form is otherwise valid, in a savepoint: a refusal
     (ChatError) becomes a form error and leaves nothing written, and what it does
@@ -63,6 +63,7 @@ class ServiceForm(forms.ModelForm):
     """
 
     actor = None  # the request's user, set by ServiceAdmin.get_form
+    written = None  # what the service call returned, for ServiceAdmin.save_model
 
     def service_call(self):
         """Make the change through a service; return the object written."""
@@ -70,7 +71,7 @@ class ServiceForm(forms.ModelForm):
 
     def full_clean(self):
         super().full_clean()
-        if not self.is_bound or self._errors:
+        if not self.is_bound or self.errors:
             return
         try:
             with transaction.atomic():
@@ -114,18 +115,23 @@ class ServiceAdmin(admin.ModelAdmin):
         return actions
 
 
-# ---- rooms and memberships ---------------------------------------------------------
+def run_for_each_member(modeladmin, request, queryset, service, done: str, **extra):
+    """`run_for_each` of a member service (`room=`, `actor=`, `user=`) over rows
+    naming a room and a user (memberships, bans)."""
+    run_for_each(
+        modeladmin,
+        request,
+        queryset.select_related("room", "user"),
+        lambda row: service(room=row.room, actor=request.user, user=row.user, **extra),
+        done,
+    )
 
 
-class MembershipInline(admin.TabularInline):
-    """The room's members, read-only: each is changed or removed on its own
-    Membership page, through the services."""
+class ReadOnlyInline(admin.TabularInline):
+    """Related rows shown for reading: nothing added, changed or deleted through
+    them (a save would skip the services)."""
 
-    model = Membership
     extra = 0
-    fields = ["user", "role", "joined_at", "muted_until", "last_read_id"]
-    readonly_fields = fields
-    show_change_link = True
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -135,6 +141,19 @@ class MembershipInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# ---- rooms and memberships ---------------------------------------------------------
+
+
+class MembershipInline(ReadOnlyInline):
+    """The room's members, read-only: each is changed or removed on its own
+    Membership page, through the services."""
+
+    model = Membership
+    fields = ["user", "role", "joined_at", "muted_until", "last_read_id"]
+    readonly_fields = fields
+    show_change_link = True
 
 
 class RoomAdminForm(ServiceForm):
@@ -179,15 +198,9 @@ def _mute_action(minutes: int, description, done):
 
     @admin.action(description=description)
     def mute(modeladmin, request, queryset):
-        run_for_each(
-            modeladmin,
-            request,
-            queryset.select_related("room", "user"),
-            lambda m: services.member_mute(
-                room=m.room, actor=request.user, user=m.user, minutes=minutes,
-                reason="admin",
-            ),
-            str(done),
+        run_for_each_member(
+            modeladmin, request, queryset, services.member_mute, str(done),
+            minutes=minutes, reason="admin",
         )  # fmt: skip
 
     mute.__name__ = f"mute_{minutes}"
@@ -255,38 +268,20 @@ class MembershipAdmin(ServiceAdmin):
 
     @admin.action(description=gettext_lazy("Remove from the room (live)"))
     def remove(self, request, queryset):
-        run_for_each(
-            self,
-            request,
-            queryset.select_related("room", "user"),
-            lambda m: services.member_remove(
-                room=m.room, actor=request.user, user=m.user
-            ),
-            _("Removed"),
+        run_for_each_member(
+            self, request, queryset, services.member_remove, _("Removed")
         )
 
     @admin.action(description=gettext_lazy("Unmute"))
     def unmute(self, request, queryset):
-        run_for_each(
-            self,
-            request,
-            queryset.select_related("room", "user"),
-            lambda m: services.member_unmute(
-                room=m.room, actor=request.user, user=m.user
-            ),
-            _("Unmuted"),
+        run_for_each_member(
+            self, request, queryset, services.member_unmute, _("Unmuted")
         )
 
     @admin.action(description=gettext_lazy("Ban from the room (removes them, live)"))
     def ban(self, request, queryset):
-        run_for_each(
-            self,
-            request,
-            queryset.select_related("room", "user"),
-            lambda m: services.member_ban(
-                room=m.room, actor=request.user, user=m.user, reason="admin"
-            ),
-            _("Banned"),
+        run_for_each_member(
+            self, request, queryset, services.member_ban, _("Banned"), reason="admin"
         )
 
 
@@ -309,14 +304,8 @@ class RoomBanAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("Unban"))
     def unban(self, request, queryset):
-        run_for_each(
-            self,
-            request,
-            queryset.select_related("room", "user"),
-            lambda ban: services.member_unban(
-                room=ban.room, actor=request.user, user=ban.user
-            ),
-            _("Unbanned"),
+        run_for_each_member(
+            self, request, queryset, services.member_unban, _("Unbanned")
         )
 
 
@@ -357,25 +346,15 @@ class MessageAdminForm(ServiceForm):
         )
 
 
-class MessageRevisionInline(admin.TabularInline):
+class MessageRevisionInline(ReadOnlyInline):
     """The texts a message had before each edit, oldest first: read-only, since
     they are the record of what was said."""
 
     model = MessageRevision
-    extra = 0
     fields = ["created_at", "editor", "body"]
     readonly_fields = fields
     verbose_name = gettext_lazy("earlier version")
     verbose_name_plural = gettext_lazy("earlier versions (text before each edit)")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Message)

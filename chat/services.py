@@ -379,6 +379,18 @@ def _audit(
     )
 
 
+def _audit_message(actor, kind, message: Message, reason: str) -> None:
+    """Audit an action on someone's message: against the message and its author."""
+    _audit(
+        actor,
+        kind,
+        room=message.room,
+        target_user=message.author,
+        target_message=message,
+        reason=reason,
+    )
+
+
 def _after_commit_remove(*, user_id: int, room: Room, reason: str) -> None:
     room_id, room_slug = room.pk, room.slug
     transaction.on_commit(
@@ -477,14 +489,7 @@ def _message_body_replace(
         message.edited_at = now
         message.save(update_fields=["body", "edited_at"])
         if not by_author:
-            _audit(
-                editor,
-                ModerationAction.Kind.MESSAGE_EDIT,
-                room=message.room,
-                target_user=message.author,
-                target_message=message,
-                reason=reason,
-            )
+            _audit_message(editor, ModerationAction.Kind.MESSAGE_EDIT, message, reason)
         # The broadcast and the caller's answer carry the reactions as they are
         # now, under the lock, not as they were when the message was read.
         message.reaction_list = list(
@@ -517,14 +522,7 @@ def message_delete(*, message: Message, actor, reason: str = "") -> None:
         message.deleted_at = timezone.now()
         message.save(update_fields=["deleted_at"])
         if message.author_id != actor.pk:
-            _audit(
-                actor,
-                ModerationAction.Kind.MESSAGE_DELETE,
-                room=message.room,
-                target_user=message.author,
-                target_message=message,
-                reason=reason,
-            )
+            _audit_message(actor, ModerationAction.Kind.MESSAGE_DELETE, message, reason)
         room_id, room_slug, message_id = message.room_id, message.room.slug, message.pk
         transaction.on_commit(
             lambda: events.message_deleted(
@@ -543,14 +541,7 @@ def message_restore(*, message: Message, actor, reason: str = "") -> Message:
     with transaction.atomic():
         message.deleted_at = None
         message.save(update_fields=["deleted_at"])
-        _audit(
-            actor,
-            ModerationAction.Kind.MESSAGE_RESTORE,
-            room=message.room,
-            target_user=message.author,
-            target_message=message,
-            reason=reason,
-        )
+        _audit_message(actor, ModerationAction.Kind.MESSAGE_RESTORE, message, reason)
         room_slug = message.room.slug
         transaction.on_commit(
             lambda: events.message_restored(message=message, room_slug=room_slug),
