@@ -121,7 +121,7 @@ def room_join(*, user, room: Room) -> Membership:
         return existing
     if room.is_private:
         raise RoomNotFound()
-    if RoomBan.objects.filter(room=room, user=user).exists():
+    if selectors.room_ban_exists(user=user, room=room):
         raise Banned()
     with transaction.atomic():
         membership, created = Membership.objects.get_or_create(room=room, user=user)
@@ -389,6 +389,18 @@ def _audit(
     )
 
 
+def _audit_message(actor, kind, message: Message, reason: str) -> None:
+    """Audit an action on someone's message: against the message and its author."""
+    _audit(
+        actor,
+        kind,
+        room=message.room,
+        target_user=message.author,
+        target_message=message,
+        reason=reason,
+    )
+
+
 def _after_commit_remove(*, user_id: int, room: Room, reason: str) -> None:
     room_id, room_slug = room.pk, room.slug
     transaction.on_commit(
@@ -425,6 +437,40 @@ def message_edit(*, message: Message, editor, body: str) -> Message:
     body = message_body_clean(body)
     _require_edit_window(message)
     ratelimits.check_send(editor)
+    return _message_body_replace(message=message, editor=editor, body=body)
+
+
+def message_edit_by_staff(
+    *, message: Message, actor, body: str, reason: str = ""
+) -> Message:
+    """Staff change a message's body from the admin, within the edit window.
+
+    The revision names the staff member as the editor and the audit log records
+    the edit against the author; the author's mute and send rate are theirs, not
+    the editor's, so they do not apply. Staff editing their own message edit as its
+    author (`message_edit`). Over the socket and REST only authors edit (contract).
+    """
+    if message.author_id == actor.pk:
+        return message_edit(message=message, editor=actor, body=body)
+    if not actor.is_staff:
+        raise PermissionDenied(_("Only the author may edit a message."))
+    if message.deleted_at is not None:
+        raise PermissionDenied(_("A deleted message cannot be edited."))
+    body = message_body_clean(body)
+    _require_edit_window(message)
+    return _message_body_replace(
+        message=message, editor=actor, body=body, reason=reason
+    )
+
+
+def _message_body_replace(
+    *, message: Message, editor, body: str, reason: str = ""
+) -> Message:
+    """Store `body` (already cleaned and allowed) as the message's text, keep the
+    text it replaces as a revision by `editor`, and broadcast `message.edited`.
+    The author must still be a member and not muted; anyone else's edit is
+    audited."""
+    by_author = message.author_id == editor.pk
     with transaction.atomic():
         # Lock the row and read the text being replaced from it: two concurrent
         # edits then run one after the other, and each keeps the text it replaced
@@ -437,10 +483,11 @@ def message_edit(*, message: Message, editor, body: str) -> Message:
         )
         if locked.deleted_at is not None:
             raise PermissionDenied(_("A deleted message cannot be edited."))
-        membership = membership_of(user=editor, room=message.room)
-        if membership is None:
-            raise NotMember()
-        _require_not_muted(membership)
+        if by_author:
+            membership = membership_of(user=editor, room=message.room)
+            if membership is None:
+                raise NotMember()
+            _require_not_muted(membership)
         if locked.body == body:
             message.body, message.edited_at = locked.body, locked.edited_at
             return message
@@ -451,6 +498,8 @@ def message_edit(*, message: Message, editor, body: str) -> Message:
         message.body = body
         message.edited_at = now
         message.save(update_fields=["body", "edited_at"])
+        if not by_author:
+            _audit_message(editor, ModerationAction.Kind.MESSAGE_EDIT, message, reason)
         # The broadcast and the caller's answer carry the reactions as they are
         # now, under the lock, not as they were when the message was read.
         message.reaction_list = list(
@@ -483,14 +532,7 @@ def message_delete(*, message: Message, actor, reason: str = "") -> None:
         message.deleted_at = timezone.now()
         message.save(update_fields=["deleted_at"])
         if message.author_id != actor.pk:
-            _audit(
-                actor,
-                ModerationAction.Kind.MESSAGE_DELETE,
-                room=message.room,
-                target_user=message.author,
-                target_message=message,
-                reason=reason,
-            )
+            _audit_message(actor, ModerationAction.Kind.MESSAGE_DELETE, message, reason)
         room_id, room_slug, message_id = message.room_id, message.room.slug, message.pk
         transaction.on_commit(
             lambda: events.message_deleted(
@@ -509,14 +551,7 @@ def message_restore(*, message: Message, actor, reason: str = "") -> Message:
     with transaction.atomic():
         message.deleted_at = None
         message.save(update_fields=["deleted_at"])
-        _audit(
-            actor,
-            ModerationAction.Kind.MESSAGE_RESTORE,
-            room=message.room,
-            target_user=message.author,
-            target_message=message,
-            reason=reason,
-        )
+        _audit_message(actor, ModerationAction.Kind.MESSAGE_RESTORE, message, reason)
         room_slug = message.room.slug
         transaction.on_commit(
             lambda: events.message_restored(message=message, room_slug=room_slug),
@@ -652,7 +687,7 @@ def member_add(*, room: Room, actor, user) -> Membership:
     """Owner, moderators or staff add a user to a room (the way into a private one)."""
     _require_moderator(actor=actor, room=room)
     _refuse_direct(room, _("A direct conversation is between exactly two people."))
-    if RoomBan.objects.filter(room=room, user=user).exists():
+    if selectors.room_ban_exists(user=user, room=room):
         raise InvalidInput(
             _("%(username)s is banned from this room; unban them first.")
             % {"username": user.username}

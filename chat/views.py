@@ -53,6 +53,9 @@ def room_join(request, slug):
         services.room_join(user=request.user, room=room)
     except RoomNotFound:
         raise Http404(_("No such room.")) from None
+    except ChatError as error:
+        # Banned: the room page says so, and offers no Join.
+        messages.error(request, error.detail)
     return redirect("room-detail", slug=room.slug)
 
 
@@ -76,6 +79,9 @@ def room_detail(request, slug):
     except RoomNotFound:
         raise Http404(_("No such room.")) from None
     membership = selectors.membership_of(user=request.user, room=room)
+    banned = membership is None and selectors.room_ban_exists(
+        user=request.user, room=room
+    )
     peer = selectors.direct_peer(room=room, user=request.user)
     return render(
         request,
@@ -83,6 +89,7 @@ def room_detail(request, slug):
         {
             "room": room,
             "membership": membership,
+            "banned": banned,
             "peer": peer,
             # The page refuses a too-large file before uploading it.
             "attachment_max_bytes": settings.CHAT_ATTACHMENT_MAX_BYTES,
