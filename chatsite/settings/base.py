@@ -78,6 +78,10 @@ MIDDLEWARE = [
     # Picks each request's language (the switch's cookie, else Accept-Language):
     # after the session, before CommonMiddleware, as Django's docs require.
     "django.middleware.locale.LocaleMiddleware",
+    # Before anything looks up a session, a token, a room or a search: a NUL byte
+    # names nothing and would only make PostgreSQL refuse the query (a 500). After
+    # the locale, so that the refusal is in the request's language.
+    "chatsite.nul_bytes.refuse_nul_bytes_middleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
