@@ -4,13 +4,15 @@ Every error response the API gives passes here, so here it is also counted in
 `chat_errors_total{transport="http"}`, by the same codes the socket uses.
 """
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from chat import metrics
-from chat.errors import ChatError
+from chat.errors import ChatError, TooLarge
 
 STATUS_BY_CODE = {
     "room_not_found": 404,
@@ -34,6 +36,12 @@ def _chat_error_answer(exc: ChatError) -> tuple[dict, int]:
 
 
 def chat_exception_handler(exc, context):
+    if isinstance(exc, RequestDataTooBig):
+        # Django's own answer would be its 400 page; this API answers in JSON.
+        exc = TooLarge(
+            _("The request body is larger than %(limit)d bytes.")
+            % {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
+        )
     if isinstance(exc, ChatError):
         body, status = _chat_error_answer(exc)
         response = Response(body, status=status)
