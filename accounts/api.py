@@ -7,6 +7,7 @@ from rest_framework import status
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
@@ -17,6 +18,8 @@ class TokenView(ObtainAuthToken):
     # Guessing passwords through the API is throttled like the login form.
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
+    # ObtainAuthToken names DRF's own parsers; the API's decode JSON strictly.
+    parser_classes = api_settings.DEFAULT_PARSER_CLASSES
 
     @extend_schema(request=TokenRequestSerializer, responses=TokenSerializer)
     def post(self, request, *args, **kwargs):

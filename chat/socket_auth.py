@@ -27,6 +27,7 @@ from psycopg_pool import PoolTimeout
 
 from chat import loop_clients
 from chat.db_threads import in_db_thread
+from chatsite.nul_bytes import NUL
 
 logger = logging.getLogger(__name__)
 
@@ -64,9 +65,13 @@ def _fast_path_applies() -> bool:
 
 async def user_for_scope(scope):
     """The handshake's user, or AnonymousUser."""
+    session_key = scope.get("cookies", {}).get(settings.SESSION_COOKIE_NAME)
+    if session_key and NUL in session_key:
+        # No session's key holds NUL, and PostgreSQL would refuse the lookup (a
+        # 500 at the handshake). HTTP requests are refused in chatsite.nul_bytes.
+        return AnonymousUser()
     if not _fast_path_applies():
         return await in_db_thread(_django_get_user)(scope["session"])
-    session_key = scope.get("cookies", {}).get(settings.SESSION_COOKIE_NAME)
     if not session_key:
         return AnonymousUser()
     try:

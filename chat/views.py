@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from chat import selectors, services
 from chat.errors import ChatError, RoomNotFound, SearchQueryInvalid
-from chat.forms import RoomCreateForm
+from chat.forms import DirectOpenForm, RoomCreateForm
 from chat.search import message_search, search_highlight
 
 
@@ -102,9 +102,13 @@ def room_detail(request, slug):
 @require_POST
 def direct_open(request):
     """The sidebar's "message someone" form: go to the conversation with them."""
+    form = DirectOpenForm(request.POST)
+    if not form.is_valid():  # empty, too long, or holding NUL
+        messages.error(request, form.errors["username"][0])
+        return redirect("room-list")
     try:
-        room, _ = services.direct_open_by_username(
-            user=request.user, username=request.POST.get("username", "").strip()
+        room, _created = services.direct_open_by_username(
+            user=request.user, username=form.cleaned_data["username"]
         )
     except ChatError as error:
         messages.error(request, error.detail)

@@ -78,6 +78,10 @@ MIDDLEWARE = [
     # Picks each request's language (the switch's cookie, else Accept-Language):
     # after the session, before CommonMiddleware, as Django's docs require.
     "django.middleware.locale.LocaleMiddleware",
+    # Before anything looks up a session, a token, a room or a search: a NUL byte
+    # names nothing and would only make PostgreSQL refuse the query (a 500). After
+    # the locale, so that the refusal is in the request's language.
+    "chatsite.nul_bytes.refuse_nul_bytes_middleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -263,6 +267,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's three, with JSON decoded strictly (chat/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "chat.api.parsers.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
