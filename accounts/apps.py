@@ -1,13 +1,17 @@
-"""App configuration for accounts: sign-up, login, logout."""
+"""App configuration for accounts: sign-up, login, logout, sessions."""
 
 from django.apps import AppConfig
-from django.db.models.signals import post_save
+from django.db.models.signals import post_migrate, post_save
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self):
+        from accounts import credential_triggers
+
+        post_migrate.connect(credential_triggers.install_after_migrate, sender=self)
+
         from django.contrib.auth import get_user_model
 
         # Every way a user is saved (forms, the admin, createsuperuser, a shell)

@@ -1,20 +1,24 @@
 """The Django admin as a moderation console for rooms, memberships and messages.
 
 Every change goes through `chat.services`, so what an admin does is broadcast like
-anything else (a deleted message disappears from open pages, a banned member's
-sockets get `room.removed`, a deactivated account's sockets close with 4403) and is
-written to the audit log, which is read-only here.
+anything else (a deleted message disappears from open pages, a removed or banned
+member's sockets get `room.removed`, a deactivated account's sockets close with 4403)
+and is written to the audit log, which is read-only here. A write no service makes
+(creating or deleting a room, posting in someone's name) is not offered.
 """
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.db import transaction
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.forms import AdminAddUserForm, AdminChangeUserForm
-from chat import selectors, services
+from chat import services
 from chat.errors import ChatError
 from chat.models import (
     Membership,
@@ -49,25 +53,145 @@ def run_for_each(modeladmin, request, objects, action, done: str) -> None:
         modeladmin.message_user(request, refusal, messages.WARNING)
 
 
+class ServiceForm(forms.ModelForm):
+    """An admin form whose save is a service call, made by `actor` (the staff member).
+
+    The call runs once the form is otherwise valid, in a savepoint: a refusal
+    (ChatError) becomes a form error and leaves nothing written, and what it does
+    commits with the admin's own transaction, after which the service broadcasts.
+    The admin using it saves nothing itself (ServiceAdmin) and has no editable
+    inlines, whose errors would come after the call.
+    """
+
+    actor = None  # the request's user, set by ServiceAdmin.get_form
+    written = None  # what the service call returned, for ServiceAdmin.save_model
+
+    def service_call(self):
+        """Make the change through a service; return the object written."""
+        raise NotImplementedError
+
+    def full_clean(self):
+        super().full_clean()
+        if not self.is_bound or self.errors:
+            return
+        try:
+            with transaction.atomic():
+                self.written = self.service_call()
+        except ChatError as refusal:
+            self.add_error(None, refusal.detail)
+
+
+class ServiceAdmin(admin.ModelAdmin):
+    """An admin whose add and change forms write through a service (ServiceForm),
+    and whose single deletions, made by `delete_model` through a service, report a
+    refusal on the change page."""
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"actor": request.user})
+
+    def save_model(self, request, obj, form, change):
+        obj.pk = form.written.pk  # written by the form's service call
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ChatError as refusal:
+            # Raised inside the view's transaction, which rolled back.
+            self.message_user(request, refusal.detail, messages.ERROR)
+            opts = self.opts
+            return redirect(
+                reverse(
+                    f"admin:{opts.app_label}_{opts.model_name}_change",
+                    args=[object_id],
+                    current_app=self.admin_site.name,
+                )
+            )
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        # Django's bulk delete would remove rows without a broadcast or an audit
+        # entry; each admin offers its own action through the service instead.
+        actions.pop("delete_selected", None)
+        return actions
+
+
+def run_for_each_member(modeladmin, request, queryset, service, done: str, **extra):
+    """`run_for_each` of a member service (`room=`, `actor=`, `user=`) over rows
+    naming a room and a user (memberships, bans)."""
+    run_for_each(
+        modeladmin,
+        request,
+        queryset.select_related("room", "user"),
+        lambda row: service(room=row.room, actor=request.user, user=row.user, **extra),
+        done,
+    )
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Related rows shown for reading: nothing added, changed or deleted through
+    them (a save would skip the services)."""
+
+    extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 # ---- rooms and memberships ---------------------------------------------------------
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(ReadOnlyInline):
+    """The room's members, read-only: each is changed or removed on its own
+    Membership page, through the services."""
+
     model = Membership
-    extra = 0
-    raw_id_fields = ["user"]
     fields = ["user", "role", "joined_at", "muted_until", "last_read_id"]
-    readonly_fields = ["joined_at", "muted_until", "last_read_id"]
+    readonly_fields = fields
+    show_change_link = True
+
+
+class RoomAdminForm(ServiceForm):
+    class Meta:
+        model = Room
+        fields = ["name", "topic"]
+
+    def service_call(self):
+        return services.room_update(
+            room=Room.objects.get(pk=self.instance.pk),
+            actor=self.actor,
+            name=self.cleaned_data["name"],
+            topic=self.cleaned_data["topic"],
+        )
 
 
 @admin.register(Room)
-class RoomAdmin(admin.ModelAdmin):
+class RoomAdmin(ServiceAdmin):
+    """Rooms are created by their owners (web, REST) and not deleted: no service
+    does either for someone else. Here staff rename them and change their topic."""
+
+    form = RoomAdminForm
     list_display = ["slug", "name", "kind", "is_private", "owner", "created_at"]
     list_filter = ["kind", "is_private"]
     search_fields = ["slug", "name", "topic"]
-    raw_id_fields = ["owner"]
-    readonly_fields = ["last_message_id", "created_at"]
+    fields = ["slug", "name", "topic", "kind", "is_private", "owner",
+              "last_message_id", "message_count", "created_at"]  # fmt: skip
+    readonly_fields = ["slug", "kind", "is_private", "owner", "last_message_id",
+                       "message_count", "created_at"]  # fmt: skip
+    list_select_related = ["owner"]
     inlines = [MembershipInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 def _mute_action(minutes: int, description, done):
@@ -75,23 +199,39 @@ def _mute_action(minutes: int, description, done):
 
     @admin.action(description=description)
     def mute(modeladmin, request, queryset):
-        run_for_each(
-            modeladmin,
-            request,
-            queryset.select_related("room", "user"),
-            lambda m: services.member_mute(
-                room=m.room, actor=request.user, user=m.user, minutes=minutes,
-                reason="admin",
-            ),
-            str(done),
+        run_for_each_member(
+            modeladmin, request, queryset, services.member_mute, str(done),
+            minutes=minutes, reason="admin",
         )  # fmt: skip
 
     mute.__name__ = f"mute_{minutes}"
     return mute
 
 
+class MembershipAdminForm(ServiceForm):
+    """Adds a member (`member_add`, then `member_set_role` for a moderator), or
+    changes a member's role."""
+
+    class Meta:
+        model = Membership
+        fields = ["user", "room", "role"]
+
+    def service_call(self):
+        # The unsaved instance holds what was entered (room and user are read-only
+        # once the membership exists); the services read the stored row.
+        room, user, role = self.instance.room, self.instance.user, self.instance.role
+        if self.instance.pk is None:
+            membership = services.member_add(room=room, actor=self.actor, user=user)
+            if role == membership.role:
+                return membership
+        return services.member_set_role(
+            room=room, actor=self.actor, user=user, role=role
+        )
+
+
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ServiceAdmin):
+    form = MembershipAdminForm
     list_display = ["user", "room", "role", "joined_at", "muted_until", "last_read_id"]
     list_filter = ["role", "room"]
     search_fields = ["user__username", "room__slug", "room__name"]
@@ -99,6 +239,7 @@ class MembershipAdmin(admin.ModelAdmin):
     readonly_fields = ["joined_at", "last_read_id", "muted_until", "mute_reason"]
     list_select_related = ["user", "room"]
     actions = [
+        "remove",
         _mute_action(
             10,
             gettext_lazy("Mute for 10 minutes"),
@@ -116,28 +257,32 @@ class MembershipAdmin(admin.ModelAdmin):
         "ban",
     ]
 
+    def get_readonly_fields(self, request, obj=None):
+        # Whose membership of which room is fixed once it exists: only the role
+        # changes.
+        if obj is not None:
+            return [*self.readonly_fields, "user", "room"]
+        return self.readonly_fields
+
+    def delete_model(self, request, obj):
+        services.member_remove(room=obj.room, actor=request.user, user=obj.user)
+
+    @admin.action(description=gettext_lazy("Remove from the room (live)"))
+    def remove(self, request, queryset):
+        run_for_each_member(
+            self, request, queryset, services.member_remove, _("Removed")
+        )
+
     @admin.action(description=gettext_lazy("Unmute"))
     def unmute(self, request, queryset):
-        run_for_each(
-            self,
-            request,
-            queryset.select_related("room", "user"),
-            lambda m: services.member_unmute(
-                room=m.room, actor=request.user, user=m.user
-            ),
-            _("Unmuted"),
+        run_for_each_member(
+            self, request, queryset, services.member_unmute, _("Unmuted")
         )
 
     @admin.action(description=gettext_lazy("Ban from the room (removes them, live)"))
     def ban(self, request, queryset):
-        run_for_each(
-            self,
-            request,
-            queryset.select_related("room", "user"),
-            lambda m: services.member_ban(
-                room=m.room, actor=request.user, user=m.user, reason="admin"
-            ),
-            _("Banned"),
+        run_for_each_member(
+            self, request, queryset, services.member_ban, _("Banned"), reason="admin"
         )
 
 
@@ -160,14 +305,8 @@ class RoomBanAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("Unban"))
     def unban(self, request, queryset):
-        run_for_each(
-            self,
-            request,
-            queryset.select_related("room", "user"),
-            lambda ban: services.member_unban(
-                room=ban.room, actor=request.user, user=ban.user
-            ),
-            _("Unbanned"),
+        run_for_each_member(
+            self, request, queryset, services.member_unban, _("Unbanned")
         )
 
 
@@ -189,59 +328,50 @@ class DeletedFilter(admin.SimpleListFilter):
         return queryset
 
 
-class MessageAdminForm(forms.ModelForm):
-    """Checks, before saving, what `message_create` would refuse, as form errors."""
+class MessageAdminForm(ServiceForm):
+    """Changes the body: as its author's edit when the staff member wrote the
+    message, else as a staff edit, recorded and audited as theirs."""
 
     class Meta:
         model = Message
-        fields = ["room", "author", "body", "client_id"]
+        fields = ["body"]
 
-    def clean(self):
-        cleaned = super().clean()
-        try:
-            if "body" in cleaned:
-                cleaned["body"] = services.message_body_clean(cleaned["body"])
-            room, author = cleaned.get("room"), cleaned.get("author")
-            if self.instance.pk is None and room and author:
-                if selectors.membership_of(user=author, room=room) is None:
-                    raise forms.ValidationError(
-                        _("The author is not a member of that room.")
-                    )
-        except ChatError as error:
-            raise forms.ValidationError(error.detail) from None
-        return cleaned
+    def service_call(self):
+        return services.message_edit_by_staff(
+            message=Message.objects.select_related("room", "author").get(
+                pk=self.instance.pk
+            ),
+            actor=self.actor,
+            body=self.cleaned_data["body"],
+            reason="admin",
+        )
 
 
-class MessageRevisionInline(admin.TabularInline):
+class MessageRevisionInline(ReadOnlyInline):
     """The texts a message had before each edit, oldest first: read-only, since
     they are the record of what was said."""
 
     model = MessageRevision
-    extra = 0
     fields = ["created_at", "editor", "body"]
     readonly_fields = fields
     verbose_name = gettext_lazy("earlier version")
     verbose_name_plural = gettext_lazy("earlier versions (text before each edit)")
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(ServiceAdmin):
+    """Messages are read, edited, deleted and restored here, never added: a message
+    added here would put words in its author's mouth."""
+
     form = MessageAdminForm
     list_display = ["id", "room", "author", "short_body", "created_at", "edited_at",
                     "deleted_at"]  # fmt: skip
     list_filter = [DeletedFilter, "room", "author", "created_at"]
     search_fields = ["body", "author__username", "room__slug", "room__name"]
-    raw_id_fields = ["room", "author"]
-    readonly_fields = ["created_at", "edited_at", "deleted_at"]
+    fields = ["room", "author", "body", "client_id", "created_at", "edited_at",
+              "deleted_at"]  # fmt: skip
+    readonly_fields = ["room", "author", "client_id", "created_at", "edited_at",
+                       "deleted_at"]  # fmt: skip
     list_select_related = ["room", "author"]
     date_hierarchy = "created_at"
     inlines = [MessageRevisionInline]
@@ -252,46 +382,15 @@ class MessageAdmin(admin.ModelAdmin):
         "deactivate_authors",
     ]
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        # Django's bulk delete would remove rows without a broadcast or an audit
-        # entry; "Delete messages" below goes through the service instead.
-        actions.pop("delete_selected", None)
-        return actions
-
-    def get_inlines(self, request, obj):
-        return self.inlines if obj is not None else []  # a new message has no past
-
-    def get_readonly_fields(self, request, obj=None):
-        # Room, author and idempotency key are fixed once a message exists.
-        if obj is not None:
-            return [*self.readonly_fields, "room", "author", "client_id"]
-        return self.readonly_fields
+    def has_add_permission(self, request):
+        return False
 
     @admin.display(description=gettext_lazy("body"))
     def short_body(self, message):
         return message.body[:80]
 
-    def save_model(self, request, obj, form, change):
-        if change:
-            try:
-                services.message_edit(message=obj, editor=obj.author, body=obj.body)
-            except ChatError as error:
-                # The edit rules (window, mute, rate) hold here too; nothing was
-                # saved, and the change page says why.
-                self.message_user(request, error.detail, messages.ERROR)
-        else:
-            message, _ = services.message_create(
-                room=obj.room, author=obj.author, body=obj.body, client_id=obj.client_id
-            )
-            obj.pk = message.pk
-
     def delete_model(self, request, obj):
         services.message_delete(message=obj, actor=request.user, reason="admin")
-
-    def delete_queryset(self, request, queryset):
-        for message in queryset.select_related("room"):
-            services.message_delete(message=message, actor=request.user, reason="admin")
 
     @admin.action(
         description=gettext_lazy("Delete messages (disappear from open pages)")

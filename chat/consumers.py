@@ -28,9 +28,16 @@ from chat import (
     reactions,
     selectors,
     services,
+    socket_credentials,
 )
 from chat.db_threads import in_db_thread
-from chat.errors import ChatError, NotFound, NotSubscribed
+from chat.errors import (
+    AccountDisabled,
+    ChatError,
+    NotFound,
+    NotSubscribed,
+    SessionEnded,
+)
 from chat.events import user_group_name
 from chat.models import Room
 from chat.presence import registry as presence
@@ -153,6 +160,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(
             user_group_name(self.user.pk), self.channel_name
         )
+        # The right to hold this socket: checked by this process's sweep from now
+        # on, and by every write this socket makes.
+        self.credential = socket_credentials.Credential(
+            user_id=self.user.pk,
+            session_key=self.scope["session"].session_key,
+            password=self.user.password,
+        )
+        socket_credentials.sweep().add(self.channel_name, self.credential)
         metrics.open_sockets.inc()
         self.counted_open = True
         await self.accept()
@@ -174,6 +189,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.user is None or not self.user.is_authenticated or self.cleaned_up:
             return
         self.cleaned_up = True
+        socket_credentials.sweep().discard(self.channel_name)
         if self.direct_layer is not None:
             self.direct_layer.discard_direct_receiver(self.channel_name)
         await presence.disconnected(self)
@@ -202,6 +218,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             frame = protocol.decode_frame(text_data)
             command = protocol.parse_command(frame)
             await self.COMMANDS[type(command)](self, command)
+        except (SessionEnded, AccountDisabled) as error:
+            await self.end_because(error)
         except ChatError as error:
             await self.send_error(error.code, error.detail, protocol.frame_ref(frame))
         except daphne_support.SOCKET_GONE:
@@ -294,6 +312,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             body=command.body,
             client_id=command.client_id,
             attachment_ids=command.attachments,
+            holder=self.credential,
         )
         if not posted.created and posted.message.pk > subscription.cursor:
             # A resend of a stored message this socket has not been given yet (its
@@ -333,7 +352,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def read(self, command: protocol.Read):
         subscription = self.subscription_for(command.room)
-        await in_db_thread(services.membership_mark_read)(
+        await self.writing(services.membership_mark_read)(
             user=self.user, room=subscription.room, last_id=command.last_id
         )
 
@@ -341,7 +360,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send_frame({"type": "pong"})
 
     async def direct_open(self, command: protocol.DirectOpen):
-        room, created = await in_db_thread(services.direct_open_by_username)(
+        room, created = await self.writing(services.direct_open_by_username)(
             user=self.user, username=command.username
         )
         await self.send_frame(
@@ -356,23 +375,23 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # No answer of its own: the change reaches subscribed sockets, this one
         # included, as `message.edited`; a refusal is an `error` frame.
         message = await self.readable_message(command.id)
-        await in_db_thread(services.message_edit)(
+        await self.writing(services.message_edit)(
             message=message, editor=self.user, body=command.body
         )
 
     async def message_delete(self, command: protocol.MessageDelete):
         message = await self.readable_message(command.id)
-        await in_db_thread(services.message_delete)(message=message, actor=self.user)
+        await self.writing(services.message_delete)(message=message, actor=self.user)
 
     async def reaction_add(self, command: protocol.ReactionAdd):
         message = await self.readable_message(command.message_id)
-        await in_db_thread(reactions.reaction_add)(
+        await self.writing(reactions.reaction_add)(
             message=message, user=self.user, emoji=command.emoji
         )
 
     async def reaction_remove(self, command: protocol.ReactionRemove):
         message = await self.readable_message(command.message_id)
-        await in_db_thread(reactions.reaction_remove)(
+        await self.writing(reactions.reaction_remove)(
             message=message, user=self.user, emoji=command.emoji
         )
 
@@ -428,10 +447,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=event["frame"])
 
     async def chat_user_deactivated(self, event):
-        await self.send_error(
-            "account_disabled", _("This account has been deactivated."), None
-        )
-        await self.close_with(CLOSE_FORBIDDEN)
+        await self.end_because(AccountDisabled())
+
+    async def chat_credentials_ended(self, event):
+        # From this process's sweep (chat.socket_credentials).
+        await self.end_because(socket_credentials.ENDINGS[event["code"]]())
 
     async def chat_notify(self, event):
         await self.send(text_data=event["frame"])
@@ -569,6 +589,22 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 extra={"user_id": self.user.pk, "close_code": CLOSE_FLOODING},
             )
             await self.close_with(CLOSE_FLOODING)
+
+    def writing(self, operation):
+        """`operation` for the database threads, refused (SessionEnded or
+        AccountDisabled) once this socket's right to exist has ended."""
+        return in_db_thread(socket_credentials.while_held(self.credential, operation))
+
+    async def end_because(self, error: SessionEnded | AccountDisabled):
+        """This socket's session or account ended: say so, then close (4401/4403)."""
+        if self.closing:
+            return
+        await self.send_error(error.code, error.detail, None)
+        await self.close_with(
+            CLOSE_FORBIDDEN
+            if isinstance(error, AccountDisabled)
+            else CLOSE_UNAUTHENTICATED
+        )
 
     async def close_with(self, code: int):
         self.closing = True

@@ -142,3 +142,18 @@ class SearchQueryInvalid(ChatError):
 
     code = "invalid_query"
     default_detail = _("Type something to search for.")
+
+
+class SessionEnded(ChatError):
+    """The socket's session is over: signed out, expired, or the password changed.
+    The socket is closed with 4401."""
+
+    code = "unauthenticated"
+    default_detail = _("Your session has ended; sign in again.")
+
+
+class AccountDisabled(ChatError):
+    """The account was deactivated. The socket is closed with 4403."""
+
+    code = "account_disabled"
+    default_detail = _("This account has been deactivated.")

@@ -14,3 +14,9 @@ class RoomCreateForm(forms.Form):
     name = forms.CharField(max_length=100, label=_("Name"))
     topic = forms.CharField(max_length=300, required=False, label=_("Topic"))
     is_private = forms.BooleanField(required=False, label=_("Private"))
+
+
+class DirectOpenForm(forms.Form):
+    """The sidebar's "message someone" box."""
+
+    username = forms.CharField(max_length=150, label=_("username"))

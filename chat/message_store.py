@@ -17,10 +17,13 @@ and a client that had seen 8 would never ask for 7 (docs/reliability.md).
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import F
 
+from chat import socket_credentials
 from chat.models import Membership, Message, Room
+from chat.socket_credentials import Credential
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,9 @@ class StoreResult:
     # When the new message was stored (created only).
     created_at: datetime | None = None
     muted_until: datetime | None = None
+    # Why the sending socket may no longer be held (chat.socket_credentials), when
+    # nothing was stored for that reason.
+    holder_ending: type | None = None
 
 
 # One round trip. The row lock of `room` is taken before the INSERT draws its id
@@ -49,9 +55,23 @@ class StoreResult:
 # PostgreSQL re-reads its newest version first (READ COMMITTED), as `room` did.
 # The message's position and the room's count move together, under the lock, and
 # the author's own-messages-after-read count with them (unread badges, no scan).
-# The mute condition is Membership.is_muted's, in SQL.
-STORE_SQL = """
-WITH room AS MATERIALIZED (
+# The mute condition is Membership.is_muted's, in SQL. `holder` gathers, for a
+# message sent over a socket, the facts of chat.socket_credentials.verdict (session
+# live, account active, password unchanged); a socket whose right ended stores
+# nothing. REST and the admin pass no session: no holder check.
+USER_TABLE = get_user_model()._meta.db_table
+STORE_SQL = f"""
+WITH holder AS MATERIALIZED (
+    SELECT
+        EXISTS (
+            SELECT FROM accounts_session WHERE session_key = %(session_key)s
+              AND expire_date > %(created_at)s
+        ) AS session_live,
+        COALESCE(account.is_active, false) AS account_active,
+        account.password IS NOT DISTINCT FROM %(password)s AS password_same
+    FROM (SELECT 1) AS one
+    LEFT JOIN {USER_TABLE} AS account ON account.id = %(author_id)s
+), room AS MATERIALIZED (
     SELECT id, last_message_id, message_count FROM chat_room
     WHERE id = %(room_id)s FOR UPDATE
 ), member AS MATERIALIZED (
@@ -66,8 +86,10 @@ WITH room AS MATERIALIZED (
         (room_id, author_id, body, client_id, created_at, position)
     SELECT room.id, %(author_id)s, %(body)s, %(client_id)s, %(created_at)s,
         room.message_count + 1
-    FROM room, member
+    FROM room, member, holder
     WHERE NOT EXISTS (SELECT FROM existing)
+      AND (%(session_key)s::text IS NULL OR (
+          holder.session_live AND holder.account_active AND holder.password_same))
       AND (member.muted_until IS NULL OR member.muted_until <= %(created_at)s)
     ON CONFLICT ON CONSTRAINT message_client_id_unique DO NOTHING
     RETURNING id
@@ -86,24 +108,37 @@ SELECT
     EXISTS (SELECT FROM member),
     (SELECT muted_until FROM member),
     (SELECT id FROM existing),
-    (SELECT id FROM inserted)
+    (SELECT id FROM inserted),
+    holder.session_live, holder.account_active, holder.password_same
+FROM holder
 """
 
 
-def _parameters(room_id, author_id, body, client_id, created_at) -> dict:
+def _parameters(room_id, author_id, body, client_id, created_at, holder) -> dict:
     return {
         "room_id": room_id,
         "author_id": author_id,
         "body": body,
         "client_id": client_id,
         "created_at": created_at,
+        "session_key": holder.session_key if holder is not None else None,
+        "password": holder.password if holder is not None else None,
     }
 
 
-def _result(row, created_at: datetime) -> StoreResult | None:
+def _result(row, created_at: datetime, holder) -> StoreResult | None:
     """The statement's row as a result; None for a lost race on the client_id (run
     the statement again)."""
-    prev_id, is_member, muted_until, existing_id, inserted_id = row
+    prev_id, is_member, muted_until, existing_id, inserted_id, *facts = row
+    if holder is not None:
+        session_live, account_active, password_same = facts
+        ending = socket_credentials.verdict(
+            session_live=session_live,
+            account_active=account_active,
+            password_same=password_same,
+        )
+        if ending is not None:
+            return StoreResult(False, False, holder_ending=ending)
     if prev_id is None:
         return StoreResult(room_found=False, is_member=False)
     if not is_member:
@@ -125,35 +160,51 @@ ATTEMPTS = 3
 
 
 def store(
-    *, room_id: int, author_id: int, body: str, client_id: str, created_at: datetime
+    *,
+    room_id: int,
+    author_id: int,
+    body: str,
+    client_id: str,
+    created_at: datetime,
+    holder: Credential | None = None,
 ) -> StoreResult:
     """Store a message from sync code, inside the caller's transaction (which holds
-    the room's lock until it commits)."""
+    the room's lock until it commits). `holder`: the sending socket's credential."""
     if connection.vendor != "postgresql":
+        if holder is not None:
+            ending = socket_credentials.ending_of(holder)
+            if ending is not None:
+                return StoreResult(False, False, holder_ending=ending)
         return _store_with_orm(room_id, author_id, body, client_id, created_at)
-    parameters = _parameters(room_id, author_id, body, client_id, created_at)
+    parameters = _parameters(room_id, author_id, body, client_id, created_at, holder)
     with connection.cursor() as cursor:
         for _attempt in range(ATTEMPTS):
             cursor.execute(STORE_SQL, parameters)
-            result = _result(cursor.fetchone(), created_at)
+            result = _result(cursor.fetchone(), created_at, holder)
             if result is not None:
                 return result
     raise RuntimeError("message store: the client_id race did not resolve")
 
 
 async def store_async(
-    *, room_id: int, author_id: int, body: str, client_id: str, created_at: datetime
+    *,
+    room_id: int,
+    author_id: int,
+    body: str,
+    client_id: str,
+    created_at: datetime,
+    holder: Credential | None = None,
 ) -> StoreResult:
     """Store a message from the event loop, committed when this returns.
     PostgreSQL only (`chat.loop_clients.postgres_available`)."""
     from chat import loop_clients
 
-    parameters = _parameters(room_id, author_id, body, client_id, created_at)
+    parameters = _parameters(room_id, author_id, body, client_id, created_at, holder)
     pool = await loop_clients.postgres_pool()
     async with pool.connection() as conn:
         for _attempt in range(ATTEMPTS):
             cursor = await conn.execute(STORE_SQL, parameters, prepare=True)
-            result = _result(await cursor.fetchone(), created_at)
+            result = _result(await cursor.fetchone(), created_at, holder)
             if result is not None:
                 return result
     raise RuntimeError("message store: the client_id race did not resolve")

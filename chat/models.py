@@ -197,6 +197,7 @@ class ModerationAction(models.Model):
     class Kind(models.TextChoices):
         MESSAGE_DELETE = "message_delete", _("message deleted")
         MESSAGE_RESTORE = "message_restore", _("message restored")
+        MESSAGE_EDIT = "message_edit", _("message edited by staff")
         MEMBER_ADD = "member_add", _("member added")
         MEMBER_REMOVE = "member_remove", _("member removed")
         MEMBER_ROLE = "member_role", _("role changed")

@@ -123,11 +123,22 @@ def frame_ref(frame: object) -> str | None:
     return frame_type if isinstance(frame_type, str) else None
 
 
+def _no_nul(field: str, value: str) -> str:
+    # Rooms, users and client_ids are looked up in the database, and no stored text
+    # holds NUL (PostgreSQL refuses it outright): a name carrying one is malformed,
+    # not a lookup to attempt.
+    if "\x00" in value:
+        raise BadFrame(
+            _("'%(field)s' must not contain NUL characters.") % {"field": field}
+        )
+    return value
+
+
 def _room(frame: dict) -> str:
     room = frame.get("room")
     if not isinstance(room, str) or not room:
         raise BadFrame(_("'%(field)s' must be a non-empty string.") % {"field": "room"})
-    return room
+    return _no_nul("room", room)
 
 
 def _non_negative_int(frame: dict, field: str, *, optional: bool) -> int | None:
@@ -147,7 +158,7 @@ def _client_id(frame: dict) -> str:
             _("'%(field)s' must be a string of 1 to %(max)d characters.")
             % {"field": "client_id", "max": CLIENT_ID_MAX_CHARS}
         )
-    return client_id
+    return _no_nul("client_id", client_id)
 
 
 def _body(frame: dict) -> str:
@@ -213,7 +224,7 @@ def parse_command(frame: dict) -> Command:
                 _("'%(field)s' must be a string of 1 to %(max)d characters.")
                 % {"field": "username", "max": 150}
             )
-        return DirectOpen(username)
+        return DirectOpen(_no_nul("username", username))
     if frame_type == "message.edit":
         return MessageEdit(_non_negative_int(frame, "id", optional=False), _body(frame))
     if frame_type == "message.delete":

@@ -30,6 +30,7 @@ from chat.models import (
     MessageRevision,
     Reaction,
     Room,
+    RoomBan,
 )
 
 # Unread counts stop here: a badge says "999+", and counting further would scan a
@@ -87,12 +88,13 @@ def _with_unread_count(rooms: QuerySet[Room], *, user) -> QuerySet[Room]:
 
 def room_list_for_user(*, user) -> QuerySet[Room]:
     """Public rooms and the private rooms the user belongs to (not direct
-    conversations), with `is_member`, `unread_count` (visible messages by others
-    after the member's read marker, at most UNREAD_COUNT_CAP) and `mention_count`
-    (the user's mentions among them)."""
+    conversations), with `is_member`, `is_banned` (the user may not join it),
+    `unread_count` (visible messages by others after the member's read marker, at
+    most UNREAD_COUNT_CAP) and `mention_count` (the user's mentions among them)."""
     membership = Membership.objects.filter(room=OuterRef("pk"), user=user)
+    ban = RoomBan.objects.filter(room=OuterRef("pk"), user=user)
     rooms = Room.objects.filter(kind=Room.Kind.ROOM).annotate(
-        is_member=Exists(membership)
+        is_member=Exists(membership), is_banned=Exists(ban)
     )
     return (
         _with_unread_count(rooms, user=user)
@@ -257,6 +259,11 @@ def room_get_visible(*, user, slug: str) -> Room:
     ):
         raise RoomNotFound()
     return room
+
+
+def room_ban_exists(*, user, room: Room) -> bool:
+    """Whether the user is banned from the room (and so may not join it)."""
+    return RoomBan.objects.filter(room=room, user=user).exists()
 
 
 def membership_of(*, user, room: Room) -> Membership | None:

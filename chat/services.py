@@ -53,6 +53,7 @@ from chat.models import (
     RoomBan,
 )
 from chat.selectors import membership_of, room_unread_counts
+from chat.socket_credentials import Credential
 
 Role = Membership.Role
 # How far each role may reach: an actor acts on members whose rank is lower.
@@ -123,7 +124,7 @@ def room_join(*, user, room: Room) -> Membership:
         return existing
     if room.is_private:
         raise RoomNotFound()
-    if RoomBan.objects.filter(room=room, user=user).exists():
+    if selectors.room_ban_exists(user=user, room=room):
         raise Banned()
     with transaction.atomic():
         membership, created = Membership.objects.get_or_create(room=room, user=user)
@@ -180,6 +181,7 @@ def message_create(
     body: str,
     client_id: str,
     attachment_ids: Sequence[int] = (),
+    holder: Credential | None = None,
 ) -> tuple[Message, bool]:
     """Store a message and broadcast it; returns (message, created).
 
@@ -187,7 +189,9 @@ def message_create(
     returns the stored message with created False (and broadcasts nothing). A created
     message carries `broadcast_event`, the event sent to the room with `sent` telling
     whether the channel layer took it. `attachment_ids` name the author's uploads to
-    this room (chat.attachments); with some, the body may be empty.
+    this room (chat.attachments); with some, the body may be empty. `holder` is the
+    sending socket's credential: once it no longer stands, nothing is stored
+    (chat.socket_credentials).
     """
     body = _sendable_body(body, attachment_ids)
     ratelimits.check_send(author)
@@ -198,6 +202,7 @@ def message_create(
             body=body,
             client_id=client_id,
             created_at=timezone.now(),
+            holder=holder,
         )
         _refuse_unstored(stored)
         if not stored.created:
@@ -241,6 +246,7 @@ async def message_create_async(
     body: str,
     client_id: str,
     attachment_ids: Sequence[int] = (),
+    holder: Credential | None = None,
 ) -> Posted:
     """`message_create` for the event loop (the socket): the same rules, row and
     broadcast. A plain message on PostgreSQL is stored by one statement on the
@@ -258,6 +264,7 @@ async def message_create_async(
             body=body,
             client_id=client_id,
             attachment_ids=attachment_ids,
+            holder=holder,
         )
         return Posted(message, created, getattr(message, "broadcast_event", None))
     await ratelimits.check_send_async(author)
@@ -267,6 +274,7 @@ async def message_create_async(
         body=body,
         client_id=client_id,
         created_at=timezone.now(),
+        holder=holder,
     )
     _refuse_unstored(stored)
     if not stored.created:
@@ -314,6 +322,8 @@ def _sendable_body(body: str, attachment_ids: Sequence[int]) -> str:
 
 def _refuse_unstored(stored: message_store.StoreResult) -> None:
     """Raise the refusal of a message that was not stored, if it was not."""
+    if stored.holder_ending is not None:
+        raise stored.holder_ending()
     if not stored.room_found:
         raise RoomNotFound()
     if not stored.is_member:
@@ -382,6 +392,18 @@ def _audit(
     )
 
 
+def _audit_message(actor, kind, message: Message, reason: str) -> None:
+    """Audit an action on someone's message: against the message and its author."""
+    _audit(
+        actor,
+        kind,
+        room=message.room,
+        target_user=message.author,
+        target_message=message,
+        reason=reason,
+    )
+
+
 def _after_commit_remove(*, user_id: int, room: Room, reason: str) -> None:
     room_id, room_slug = room.pk, room.slug
     transaction.on_commit(
@@ -418,6 +440,40 @@ def message_edit(*, message: Message, editor, body: str) -> Message:
     body = message_body_clean(body)
     _require_edit_window(message)
     ratelimits.check_send(editor)
+    return _message_body_replace(message=message, editor=editor, body=body)
+
+
+def message_edit_by_staff(
+    *, message: Message, actor, body: str, reason: str = ""
+) -> Message:
+    """Staff change a message's body from the admin, within the edit window.
+
+    The revision names the staff member as the editor and the audit log records
+    the edit against the author; the author's mute and send rate are theirs, not
+    the editor's, so they do not apply. Staff editing their own message edit as its
+    author (`message_edit`). Over the socket and REST only authors edit (contract).
+    """
+    if message.author_id == actor.pk:
+        return message_edit(message=message, editor=actor, body=body)
+    if not actor.is_staff:
+        raise PermissionDenied(_("Only the author may edit a message."))
+    if message.deleted_at is not None:
+        raise PermissionDenied(_("A deleted message cannot be edited."))
+    body = message_body_clean(body)
+    _require_edit_window(message)
+    return _message_body_replace(
+        message=message, editor=actor, body=body, reason=reason
+    )
+
+
+def _message_body_replace(
+    *, message: Message, editor, body: str, reason: str = ""
+) -> Message:
+    """Store `body` (already cleaned and allowed) as the message's text, keep the
+    text it replaces as a revision by `editor`, and broadcast `message.edited`.
+    The author must still be a member and not muted; anyone else's edit is
+    audited."""
+    by_author = message.author_id == editor.pk
     with transaction.atomic():
         # Lock the row and read the text being replaced from it: two concurrent
         # edits then run one after the other, and each keeps the text it replaced
@@ -430,10 +486,11 @@ def message_edit(*, message: Message, editor, body: str) -> Message:
         )
         if locked.deleted_at is not None:
             raise PermissionDenied(_("A deleted message cannot be edited."))
-        membership = membership_of(user=editor, room=message.room)
-        if membership is None:
-            raise NotMember()
-        _require_not_muted(membership)
+        if by_author:
+            membership = membership_of(user=editor, room=message.room)
+            if membership is None:
+                raise NotMember()
+            _require_not_muted(membership)
         if locked.body == body:
             message.body, message.edited_at = locked.body, locked.edited_at
             return message
@@ -444,6 +501,8 @@ def message_edit(*, message: Message, editor, body: str) -> Message:
         message.body = body
         message.edited_at = now
         message.save(update_fields=["body", "edited_at"])
+        if not by_author:
+            _audit_message(editor, ModerationAction.Kind.MESSAGE_EDIT, message, reason)
         # The broadcast and the caller's answer carry the reactions as they are
         # now, under the lock, not as they were when the message was read.
         message.reaction_list = list(
@@ -476,14 +535,7 @@ def message_delete(*, message: Message, actor, reason: str = "") -> None:
         message.deleted_at = timezone.now()
         message.save(update_fields=["deleted_at"])
         if message.author_id != actor.pk:
-            _audit(
-                actor,
-                ModerationAction.Kind.MESSAGE_DELETE,
-                room=message.room,
-                target_user=message.author,
-                target_message=message,
-                reason=reason,
-            )
+            _audit_message(actor, ModerationAction.Kind.MESSAGE_DELETE, message, reason)
         room_id, room_slug, message_id = message.room_id, message.room.slug, message.pk
         transaction.on_commit(
             lambda: events.message_deleted(
@@ -502,14 +554,7 @@ def message_restore(*, message: Message, actor, reason: str = "") -> Message:
     with transaction.atomic():
         message.deleted_at = None
         message.save(update_fields=["deleted_at"])
-        _audit(
-            actor,
-            ModerationAction.Kind.MESSAGE_RESTORE,
-            room=message.room,
-            target_user=message.author,
-            target_message=message,
-            reason=reason,
-        )
+        _audit_message(actor, ModerationAction.Kind.MESSAGE_RESTORE, message, reason)
         room_slug = message.room.slug
         transaction.on_commit(
             lambda: events.message_restored(message=message, room_slug=room_slug),
@@ -645,7 +690,7 @@ def member_add(*, room: Room, actor, user) -> Membership:
     """Owner, moderators or staff add a user to a room (the way into a private one)."""
     _require_moderator(actor=actor, room=room)
     _refuse_direct(room, _("A direct conversation is between exactly two people."))
-    if RoomBan.objects.filter(room=room, user=user).exists():
+    if selectors.room_ban_exists(user=user, room=room):
         raise InvalidInput(
             _("%(username)s is banned from this room; unban them first.")
             % {"username": user.username}

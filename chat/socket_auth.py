@@ -27,13 +27,15 @@ from psycopg_pool import PoolTimeout
 
 from chat import loop_clients
 from chat.db_threads import in_db_thread
+from chatsite.nul_bytes import NUL
 
 logger = logging.getLogger(__name__)
 
-DATABASE_SESSIONS = "django.contrib.sessions.backends.db"
+# The project's database sessions (accounts/sessions.py), whose table is read here.
+DATABASE_SESSIONS = "accounts.sessions"
 
 SESSION_SQL = (
-    "SELECT session_data FROM django_session"
+    "SELECT session_data FROM accounts_session"
     " WHERE session_key = %s AND expire_date > %s"
 )
 
@@ -63,9 +65,13 @@ def _fast_path_applies() -> bool:
 
 async def user_for_scope(scope):
     """The handshake's user, or AnonymousUser."""
+    session_key = scope.get("cookies", {}).get(settings.SESSION_COOKIE_NAME)
+    if session_key and NUL in session_key:
+        # No session's key holds NUL, and PostgreSQL would refuse the lookup (a
+        # 500 at the handshake). HTTP requests are refused in chatsite.nul_bytes.
+        return AnonymousUser()
     if not _fast_path_applies():
         return await in_db_thread(_django_get_user)(scope["session"])
-    session_key = scope.get("cookies", {}).get(settings.SESSION_COOKIE_NAME)
     if not session_key:
         return AnonymousUser()
     try:
@@ -84,7 +90,7 @@ async def user_for_scope(scope):
 
 async def _user_from_database_session(session_key: str):
     """The session's user, AnonymousUser, or None when Django must decide."""
-    from django.contrib.sessions.backends.db import SessionStore
+    from accounts.sessions import SessionStore
 
     pool = await loop_clients.postgres_pool()
     async with pool.connection() as conn:

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from chat import selectors, services
 from chat.errors import ChatError, RoomNotFound, SearchQueryInvalid
-from chat.forms import RoomCreateForm
+from chat.forms import DirectOpenForm, RoomCreateForm
 from chat.search import message_search, search_highlight
 
 
@@ -53,6 +53,9 @@ def room_join(request, slug):
         services.room_join(user=request.user, room=room)
     except RoomNotFound:
         raise Http404(_("No such room.")) from None
+    except ChatError as error:
+        # Banned: the room page says so, and offers no Join.
+        messages.error(request, error.detail)
     return redirect("room-detail", slug=room.slug)
 
 
@@ -76,6 +79,9 @@ def room_detail(request, slug):
     except RoomNotFound:
         raise Http404(_("No such room.")) from None
     membership = selectors.membership_of(user=request.user, room=room)
+    banned = membership is None and selectors.room_ban_exists(
+        user=request.user, room=room
+    )
     peer = selectors.direct_peer(room=room, user=request.user)
     return render(
         request,
@@ -83,6 +89,7 @@ def room_detail(request, slug):
         {
             "room": room,
             "membership": membership,
+            "banned": banned,
             "peer": peer,
             # The page refuses a too-large file before uploading it.
             "attachment_max_bytes": settings.CHAT_ATTACHMENT_MAX_BYTES,
@@ -95,9 +102,13 @@ def room_detail(request, slug):
 @require_POST
 def direct_open(request):
     """The sidebar's "message someone" form: go to the conversation with them."""
+    form = DirectOpenForm(request.POST)
+    if not form.is_valid():  # empty, too long, or holding NUL
+        messages.error(request, form.errors["username"][0])
+        return redirect("room-list")
     try:
-        room, _ = services.direct_open_by_username(
-            user=request.user, username=request.POST.get("username", "").strip()
+        room, _created = services.direct_open_by_username(
+            user=request.user, username=form.cleaned_data["username"]
         )
     except ChatError as error:
         messages.error(request, error.detail)

@@ -22,6 +22,32 @@ def masked_frame(payload: bytes, opcode: int = 0x1) -> bytes:
     return header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
+def handshake(sock: socket.socket, port: int, *, path: str, cookie: str) -> bytes:
+    """Send a WebSocket handshake for `path` and return the server's answer head."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+        f"Origin: http://127.0.0.1:{port}\r\nCookie: sessionid={cookie}\r\n\r\n"
+    )
+    sock.sendall(request.encode())
+    response = b""
+    while b"\r\n\r\n" not in response:
+        byte = sock.recv(1)
+        if not byte:
+            break  # closed without a complete answer: the caller sees what came
+        response += byte
+    return response
+
+
+def handshake_status(port: int, *, path: str, cookie: str = "") -> int:
+    """The HTTP status a handshake on `path` gets (101 when accepted)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        head = handshake(sock, port, path=path, cookie=cookie)
+    return int(head.split(b" ", 2)[1])
+
+
 class RawSocket:
     def __init__(self, port: int, cookie: str, *, receive_buffer: int | None = None):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -30,17 +56,7 @@ class RawSocket:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
         self.sock.settimeout(10)
         self.sock.connect(("127.0.0.1", port))
-        key = base64.b64encode(os.urandom(16)).decode()
-        request = (
-            f"GET /ws/chat/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-            f"Origin: http://127.0.0.1:{port}\r\nCookie: sessionid={cookie}\r\n\r\n"
-        )
-        self.sock.sendall(request.encode())
-        response = b""
-        while b"\r\n\r\n" not in response:
-            response += self.sock.recv(1)
+        response = handshake(self.sock, port, path="/ws/chat/", cookie=cookie)
         assert response.startswith(b"HTTP/1.1 101"), response
 
     def send_text_bytes(self, payload: bytes) -> None:

@@ -1,12 +1,15 @@
 """Helpers for driving the real ASGI application's socket in tests."""
 
 import json
+import uuid
 
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import connection
 from django.test import Client
 
+from chat import services
 from chatsite.asgi import application
 
 ORIGIN = "http://127.0.0.1"
@@ -34,6 +37,15 @@ async def open_socket(
         headers.append((b"origin", origin.encode()))
     if user is not None:
         headers.append((b"cookie", f"sessionid={await session_cookie(user)}".encode()))
+    communicator = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+async def open_socket_with_cookie(cookie: str) -> WebsocketCommunicator:
+    """Connect with this Cookie header (and our Origin); hello not read."""
+    headers = [*SITE_HEADERS, (b"cookie", cookie.encode())]
     communicator = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
     connected, _ = await communicator.connect()
     assert connected
@@ -79,15 +91,13 @@ async def subscribe(communicator, room: str, since=None) -> tuple[list[dict], di
         replayed.append(answer)
 
 
-async def nothing_more(communicator, timeout: float = 0.2) -> bool:
-    return await communicator.receive_nothing(timeout=timeout)
-
-
 async def frames_until_pong(communicator, *, skip=BACKGROUND_FRAMES) -> list[dict]:
     """Send a ping and return every frame that arrives before its pong.
 
     The consumer answers frames in order, so anything it sent in answer to earlier
-    frames is in the list: an event to await instead of sleeping.
+    frames is in the list: an event to await instead of sleeping. It says nothing
+    about broadcasts (on the pub/sub layer one can arrive after the pong): for
+    those, use frames_before_later_message.
     """
     await send(communicator, {"type": "ping"})
     frames = []
@@ -95,4 +105,56 @@ async def frames_until_pong(communicator, *, skip=BACKGROUND_FRAMES) -> list[dic
         frame = await receive(communicator, skip=skip)
         if frame["type"] == "pong":
             return frames
+        frames.append(frame)
+
+
+async def frames_before_later_message(room, author, *communicators) -> list[list[dict]]:
+    """Store one more message in the room and return, for each socket (subscribed to
+    the room), every frame that arrives before it, background frames skipped.
+
+    How a test proves that a room event did NOT come: the room's events reach a
+    socket in the order they were sent, so one sent earlier arrives before this
+    later message. (A pong proves nothing there: a broadcast can follow it.)
+    """
+    later, _ = await database_sync_to_async(services.message_create)(
+        room=room, author=author, body="later", client_id=f"{LATER}{uuid.uuid4()}"
+    )
+    return [
+        await _frames_before(communicator, "message.new", later.pk)
+        for communicator in communicators
+    ]
+
+
+async def frames_before_later_mention(
+    room, author, user, *communicators
+) -> list[list[dict]]:
+    """Like frames_before_later_message, for what is sent to the user (mentions):
+    a later message mentions them, and each of their sockets returns every frame
+    before that mention."""
+    later, _ = await database_sync_to_async(services.message_create)(
+        room=room,
+        author=author,
+        body=f"@{user.username} later",
+        client_id=f"{LATER}{uuid.uuid4()}",
+    )
+    return [
+        await _frames_before(communicator, "mention", later.pk)
+        for communicator in communicators
+    ]
+
+
+# client_id of the later messages above: their own message.new frames are left out.
+LATER = "later-"
+
+
+async def _frames_before(communicator, frame_type: str, message_id: int) -> list[dict]:
+    frames = []
+    while True:
+        frame = await receive(communicator)
+        if frame["type"] == frame_type and frame["message"]["id"] == message_id:
+            return frames
+        if frame["type"] == "message.new" and frame["message"]["client_id"].startswith(
+            LATER
+        ):
+            continue
         frames.append(frame)

@@ -4,13 +4,15 @@ Every error response the API gives passes here, so here it is also counted in
 `chat_errors_total{transport="http"}`, by the same codes the socket uses.
 """
 
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from chat import metrics
-from chat.errors import ChatError
+from chat.errors import ChatError, TooLarge
 
 STATUS_BY_CODE = {
     "room_not_found": 404,
@@ -27,17 +29,34 @@ STATUS_BY_CODE = {
 }
 
 
+def _chat_error_answer(exc: ChatError) -> tuple[dict, int]:
+    """The body and status answering a chat error, counted."""
+    metrics.errors.labels("http", exc.code).inc()
+    return {"detail": exc.detail, "code": exc.code}, STATUS_BY_CODE.get(exc.code, 400)
+
+
 def chat_exception_handler(exc, context):
+    if isinstance(exc, RequestDataTooBig):
+        # Django's own answer would be its 400 page; this API answers in JSON.
+        exc = TooLarge(
+            _("The request body is larger than %(limit)d bytes.")
+            % {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
+        )
     if isinstance(exc, ChatError):
-        status = STATUS_BY_CODE.get(exc.code, 400)
-        response = Response({"detail": exc.detail, "code": exc.code}, status=status)
+        body, status = _chat_error_answer(exc)
+        response = Response(body, status=status)
         if status == 429:
             response["Retry-After"] = str(getattr(exc, "retry_after", 1))
-        metrics.errors.labels("http", exc.code).inc()
         return response
     response = exception_handler(exc, context)
     metrics.errors.labels("http", _drf_code(exc, response)).inc()
     return response
+
+
+def chat_error_json_response(exc: ChatError) -> JsonResponse:
+    """The same answer to a chat error, from outside DRF's views (a middleware)."""
+    body, status = _chat_error_answer(exc)
+    return JsonResponse(body, status=status)
 
 
 def _drf_code(exc, response) -> str:

@@ -3,13 +3,14 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from accounts.api import TokenView
+from accounts.api import LogoutView, TokenView
 from chat.api import views
 
 member = "rooms/<str:slug>/members/<int:user_id>/"
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("auth/logout/", LogoutView.as_view(), name="api-logout"),
     path("rooms/", views.RoomListView.as_view(), name="api-rooms"),
     path("rooms/<str:slug>/", views.RoomDetailView.as_view(), name="api-room"),
     path("rooms/<str:slug>/join/", views.RoomJoinView.as_view(), name="api-room-join"),

@@ -240,12 +240,19 @@ class RoomMessagesView(ChatAPIView):
                 "before", int, description="only messages with a smaller id"
             ),
             OpenApiParameter("after", int, description="only larger ids, oldest first"),
+            OpenApiParameter(
+                "order",
+                str,
+                enum=["newest", "oldest"],
+                description="newest or oldest first (default: oldest with `after`, "
+                "else newest); a page's links keep its order",
+            ),
             OpenApiParameter("limit", int, description="1..200, default 50"),
         ],
         responses=serializers.MessagePageSerializer,
     )
     def get(self, request, slug):
-        """History: newest first, or oldest first after `?after=`."""
+        """History: newest first, or oldest first after `?after=` (or `?order=`)."""
         room = _member_room(request, slug)
         limit = _query_int(request, "limit", minimum=1, maximum=HISTORY_MAX_LIMIT)
         limit = limit or HISTORY_DEFAULT_LIMIT
@@ -253,6 +260,9 @@ class RoomMessagesView(ChatAPIView):
         after = _query_int(request, "after", minimum=0)
         if before is not None and after is not None:
             raise ValidationError({"detail": _("Give 'before' or 'after', not both.")})
+        order = request.query_params.get("order")
+        if order not in (None, "newest", "oldest"):
+            raise ValidationError({"order": _("'order' must be 'newest' or 'oldest'.")})
         # Both directions are bounded by the room's newest id: without the bound,
         # PostgreSQL may walk the primary key through other rooms' newer rows when
         # a big room is quiet (docs/history-query-plan.md).
@@ -264,8 +274,11 @@ class RoomMessagesView(ChatAPIView):
             )
             has_more = len(page) > limit
             page = page[:limit]
-            next_query = {"after": page[-1].pk} if has_more else None
-            previous_query = {"before": page[0].pk} if page else {"before": after + 1}
+            newer_query = {"after": page[-1].pk} if has_more else None
+            older_query = {"before": page[0].pk} if page else {"before": after + 1}
+            newest_first = order == "newest"
+            if newest_first:
+                page.reverse()
         else:
             page = selectors.message_page_before(
                 room_id=room.pk,
@@ -274,11 +287,23 @@ class RoomMessagesView(ChatAPIView):
             )
             has_more = len(page) > limit
             page = page[:limit]
-            next_query = {"before": page[-1].pk} if has_more else None
+            older_query = {"before": page[-1].pk} if has_more else None
             if page:
-                previous_query = {"after": page[0].pk}
+                newer_query = {"after": page[0].pk}
             else:
-                previous_query = {"after": before - 1} if before else None
+                newer_query = {"after": before - 1} if before else None
+            newest_first = order != "oldest"
+            if not newest_first:
+                page.reverse()
+        # A page's links keep its order: `next` goes on the way it reads (older when
+        # newest first), `previous` back the other way, and says the order when it
+        # is not that query's default.
+        if newest_first:
+            next_query = older_query
+            previous_query = newer_query and {**newer_query, "order": "newest"}
+        else:
+            next_query = newer_query
+            previous_query = older_query and {**older_query, "order": "oldest"}
 
         def link(query):
             if query is None:

@@ -84,6 +84,10 @@ MIDDLEWARE = [
     # Picks each request's language (the switch's cookie, else Accept-Language):
     # after the session, before CommonMiddleware, as Django's docs require.
     "django.middleware.locale.LocaleMiddleware",
+    # Before anything looks up a session, a token, a room or a search: a NUL byte
+    # names nothing and would only make PostgreSQL refuse the query (a 500). After
+    # the locale, so that the refusal is in the request's language.
+    "chatsite.nul_bytes.refuse_nul_bytes_middleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -92,6 +96,10 @@ MIDDLEWARE = [
     # Last, as django-axes asks: it turns a lockout into the locked-out page (429).
     "axes.middleware.AxesMiddleware",
 ]
+
+# Django's database sessions in a table that also names the user
+# (accounts/models.py): deactivating an account ends its sessions by any path.
+SESSION_ENGINE = "accounts.sessions"
 
 ROOT_URLCONF = "chatsite.urls"
 ASGI_APPLICATION = "chatsite.asgi.application"
@@ -265,6 +273,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's three, with JSON decoded strictly (chat/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "chat.api.parsers.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # DRF's anonymous and per-user throttles, keyed on the client's address by our
     # rule (chat.api.throttles), not on the X-Forwarded-For header anyone can send.
@@ -308,6 +322,16 @@ if REDIS_URL:
 # Seconds between the frames a client must send; silence for three of them closes
 # the socket with 4408.
 CHAT_HEARTBEAT_SECONDS = env_int("CHAT_HEARTBEAT_SECONDS", 25)
+# How often each server process reads the log of credential changes (logout,
+# password change, deactivation by any path) and closes the sockets they end: one
+# small indexed read per process per check, whatever the number of sockets; half a
+# second keeps "within a second" with room to spare.
+CHAT_CREDENTIAL_CHECK_SECONDS = float(
+    os.environ.get("CHAT_CREDENTIAL_CHECK_SECONDS") or 0.5
+)
+# How often each process checks every one of its sockets (two queries over all of
+# them): sessions that expire on their own end within this long.
+CHAT_CREDENTIAL_FULL_CHECK_SECONDS = env_int("CHAT_CREDENTIAL_FULL_CHECK_SECONDS", 60)
 # How often each process checks that its sockets are not behind their rooms (a lost
 # broadcast that no later event revealed); one small query per check.
 CHAT_CATCH_UP_SECONDS = env_int("CHAT_CATCH_UP_SECONDS", 5)

@@ -13,6 +13,10 @@ def url(slug="general", **query):
     return f"/api/v1/rooms/{slug}/messages/" + (f"?{urlencode(query)}" if query else "")
 
 
+def ids(page: dict) -> list[int]:
+    return [message["id"] for message in page["results"]]
+
+
 @pytest.fixture
 def history(ana, general):
     return [
@@ -112,12 +116,57 @@ def test_before_zero_and_after_the_newest_are_empty(client, bob, history):
     assert client.get(url(after=history[-1])).json()["results"] == []
 
 
-def test_previous_link_of_a_backward_page_returns_newer_messages(client, bob, history):
+def test_previous_link_of_a_backward_page_returns_newer_messages_newest_first(
+    client, bob, history
+):
     client.force_login(bob)
     older = client.get(url(before=history[3], limit=2)).json()
-    assert [m["id"] for m in older["results"]] == [history[2], history[1]]
+    assert ids(older) == [history[2], history[1]]
     newer = client.get(older["previous"]).json()
-    assert [m["id"] for m in newer["results"]] == history[3:5]
+    assert ids(newer) == [history[4], history[3]]
+    # Its links keep that order: on to newer pages, and back to the one we left.
+    newest = client.get(newer["previous"]).json()
+    assert ids(newest) == [history[6], history[5]]
+    assert newest["previous"] is None
+    back = client.get(newer["next"]).json()
+    assert ids(back) == [history[2], history[1]]
+
+
+def test_previous_link_of_a_forward_page_returns_older_messages_oldest_first(
+    client, bob, history
+):
+    client.force_login(bob)
+    newer = client.get(url(after=history[3], limit=2)).json()
+    assert ids(newer) == [history[4], history[5]]
+    older = client.get(newer["previous"]).json()
+    assert ids(older) == [history[2], history[3]]
+    back = client.get(older["next"]).json()
+    assert ids(back) == [history[4], history[5]]
+
+
+def test_paging_from_the_oldest_to_the_newest_by_previous_links_sees_each_once(
+    client, bob, history
+):
+    client.force_login(bob)
+    oldest = client.get(url(after=0, limit=3, order="newest")).json()
+    assert ids(oldest) == history[2::-1]
+    seen = []
+    page = oldest
+    while True:
+        page_ids = ids(page)
+        assert page_ids == sorted(page_ids, reverse=True)  # every page newest first
+        seen = page_ids + seen
+        if page["previous"] is None:
+            break
+        page = client.get(page["previous"]).json()
+    assert seen == history[::-1]
+
+
+def test_an_unknown_order_is_a_400(client, bob, history):
+    client.force_login(bob)
+    response = client.get(url(order="sideways"))
+    assert response.status_code == 400
+    assert "order" in response.json()
 
 
 def test_paging_back_while_people_chat_has_no_gaps_or_duplicates(

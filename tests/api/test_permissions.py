@@ -23,6 +23,9 @@ UPLOAD = "multipart upload"
 
 # method, path (with {slug}, {tom}, {ben}, {message}), body, expectations per role
 MATRIX = [
+    ("post", "auth/logout/", None,
+     {"anonymous": same(401), "outsider": same(204), "member": same(204),
+      "mod": same(204), "owner": same(204), "staff": same(204)}),
     ("get", "rooms/", None,
      {"anonymous": same(401), "outsider": same(200), "member": same(200),
       "mod": same(200), "owner": same(200), "staff": same(200)}),

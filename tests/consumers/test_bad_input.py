@@ -23,6 +23,8 @@ BAD_FRAMES = [
     ('{"type": "ping", "x": NaN}', "bad_json", None),
     ('{"type": "ping", "x": Infinity}', "bad_json", None),
     ("[" * 5000 + "]" * 5000, "bad_json", None),
+    # As deep as a frame within the 64 KiB limit can nest (a deeper one is larger).
+    ("[" * 32768 + "]" * 32768, "bad_json", None),
     ('{"type": "subscribe", "room": "\\ud800"}', "bad_json", None),
     ("[]", "bad_frame", None),
     ('"ping"', "bad_frame", None),
@@ -97,6 +99,24 @@ BAD_FRAMES = [
         "bad_frame",
         "message.send",
     ),
+    # No stored name holds NUL (PostgreSQL cannot): a name with one is malformed, not
+    # a lookup that fails on the database as a `server_error`.
+    ('{"type": "subscribe", "room": "gen\\u0000eral"}', "bad_frame", "subscribe"),
+    ('{"type": "subscribe", "room": "\\u0000"}', "bad_frame", "subscribe"),
+    ('{"type": "unsubscribe", "room": "general\\u0000"}', "bad_frame", "unsubscribe"),
+    ('{"type": "typing", "room": "general\\u0000"}', "bad_frame", "typing"),
+    ('{"type": "read", "room": "\\u0000", "last_id": 1}', "bad_frame", "read"),
+    (
+        '{"type": "message.send", "room": "g\\u0000", "body": "", "client_id": "c"}',
+        "bad_frame",
+        "c",
+    ),
+    (
+        '{"type": "message.send", "room": "g", "body": "", "client_id": "c\\u0000"}',
+        "bad_frame",
+        "c\x00",
+    ),
+    ('{"type": "direct.open", "username": "ana\\u0000"}', "bad_frame", "direct.open"),
 ]
 
 
@@ -206,6 +226,19 @@ async def test_more_than_the_flood_limit_of_errors_closes_with_4429(bob, setting
         assert (await receive(socket))["code"] == "bad_json"
     await socket.send_to(text_data="junk")
     assert (await receive(socket))["code"] == "bad_json"
+    assert await socket.receive_output(timeout=2) == {
+        "type": "websocket.close",
+        "code": 4429,
+    }
+    await socket.disconnect()
+
+
+async def test_frames_naming_nul_count_towards_the_flood_limit(rooms, bob, settings):
+    settings.CHAT_FLOOD_MAX_ERRORS = 5
+    socket = await open_chat(bob)
+    for _ in range(6):
+        await send(socket, {"type": "subscribe", "room": "general\x00"})
+        assert (await receive(socket))["code"] == "bad_frame"
     assert await socket.receive_output(timeout=2) == {
         "type": "websocket.close",
         "code": 4429,

@@ -5,7 +5,14 @@ import pytest
 from channels.db import database_sync_to_async
 
 from chat import services
-from tests.sockets import frames_until_pong, open_chat, receive, send, subscribe
+from tests.sockets import (
+    frames_before_later_mention,
+    frames_until_pong,
+    open_chat,
+    receive,
+    send,
+    subscribe,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,9 +46,10 @@ async def test_mentioned_member_gets_the_frame_on_a_socket_not_subscribed_to_the
     # The subscribed socket gets the message and the mention, once each.
     frames = [await receive(in_room), await receive(in_room)]
     assert sorted(frame["type"] for frame in frames) == ["mention", "message.new"]
-    assert await frames_until_pong(in_room) == []
-    # The author is not told about their own message.
-    assert await frames_until_pong(ana_socket) == []
+    # Nothing more: a second mention would come before a later one (one user, one
+    # order); nor is the author told about their own message.
+    assert await frames_before_later_mention(general, ana, bob, in_room) == [[]]
+    assert await frames_before_later_mention(general, bob, ana, ana_socket) == [[]]
     for socket in (ana_socket, elsewhere, in_room):
         await socket.disconnect()
 
@@ -74,7 +82,8 @@ async def test_an_edit_that_adds_a_mention_tells_the_new_member_once(
     mention = await receive(carol_socket)
     assert mention["type"] == "mention"
     assert mention["message"]["id"] == message.pk
-    assert await frames_until_pong(carol_socket) == []
-    assert await frames_until_pong(bob_socket) == []
+    # Once each: another mention would come before a later one (one user, one order).
+    assert await frames_before_later_mention(general, ana, carol, carol_socket) == [[]]
+    assert await frames_before_later_mention(general, ana, bob, bob_socket) == [[]]
     await carol_socket.disconnect()
     await bob_socket.disconnect()

@@ -13,7 +13,14 @@ from channels.db import database_sync_to_async
 from chat import services
 from tests.layer import message_create_without_broadcast
 from tests.prometheus import increase, scrape, scrape_response
-from tests.sockets import frames_until_pong, open_chat, receive, send, subscribe
+from tests.sockets import (
+    frames_before_later_message,
+    frames_until_pong,
+    open_chat,
+    receive,
+    send,
+    subscribe,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,6 +55,11 @@ async def test_a_message_to_two_sockets_counts_one_store_two_deliveries(
     assert increase(before, after, LIVE) == 2
     assert increase(before, after, REPAIR) == 0
     assert increase(before, after, LATENCY_COUNT) == 2
+    # And nothing more was sent, which would come before a later room event.
+    assert await frames_before_later_message(general, ana, ana_socket, bob_socket) == [
+        [],
+        [],
+    ]
     assert (
         increase(before, after, 'chat_broadcast_latency_seconds_bucket{le="+Inf"}') == 2
     )
@@ -103,6 +115,7 @@ async def test_a_gap_repaired_from_the_database_is_counted(ana, bob, general):
     assert increase(before, after, REPAIR) == 1
     assert increase(before, after, LIVE) == 1
     assert increase(before, after, LATENCY_COUNT) == 1
+    assert await frames_before_later_message(general, ana, socket) == [[]]
     await socket.disconnect()
 
 

@@ -6,26 +6,16 @@ from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
-from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from chatsite.asgi import application
-from tests.sockets import SITE_HEADERS, receive, session_cookie
+from accounts.models import Session
+from tests.sockets import open_socket_with_cookie, receive, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-async def open_with_cookie(cookie: str) -> WebsocketCommunicator:
-    headers = [*SITE_HEADERS, (b"cookie", cookie.encode())]
-    communicator = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
-    connected, _ = await communicator.connect()
-    assert connected
-    return communicator
-
-
 async def first_frame(cookie: str) -> dict:
-    socket = await open_with_cookie(cookie)
+    socket = await open_socket_with_cookie(cookie)
     frame = await receive(socket)
     if frame["type"] == "error":
         assert (await socket.receive_output(timeout=1))["code"] == 4401

@@ -1,9 +1,10 @@
 """What the WebSocket layer of the real server does with frames no test client can
-send through the ASGI test harness: invalid UTF-8 and oversized frames."""
+send through the ASGI test harness (invalid UTF-8, oversized frames), and with
+handshakes it must refuse."""
 
 import pytest
 
-from tests.rawsocket import RawSocket
+from tests.rawsocket import RawSocket, handshake_status
 from tests.servers import ChatServer
 from tests.sockets import session_cookie
 
@@ -43,3 +44,17 @@ def test_a_frame_of_64_kib_is_answered(raw):
     raw.send_text_bytes(frame)
     opcode, payload = raw.receive_frame()
     assert (opcode, payload) == (0x1, b'{"type":"pong"}')
+
+
+def test_a_handshake_on_an_unknown_path_is_refused_with_403(server):
+    # Not Channels' "No route found" error, which Daphne answers with a 500.
+    for path in ["/ws/nowhere/", "/", "/ws/chat/x/", "/ws/chat/%00"]:
+        assert handshake_status(server.port, path=path) == 403, path
+
+
+def test_a_session_cookie_holding_nul_is_unauthenticated_not_a_500(server):
+    # A quoted cookie value may spell NUL with an octal escape.
+    socket = RawSocket(server.port, '"abcdefgh\\000ijkl"')
+    opcode, error = socket.receive_frame()
+    assert b'"code":"unauthenticated"' in error
+    assert socket.receive_close_code() == 4401

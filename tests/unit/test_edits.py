@@ -217,3 +217,46 @@ def wait_for_lock_waiters(count: int, timeout: float = 10) -> None:
                 return
             time.sleep(0.02)  # polling PostgreSQL's view: there is no event to await
     raise AssertionError(f"{count} sessions never waited for the lock")
+
+
+def test_a_staff_edit_is_recorded_and_audited_as_the_staff_members(
+    make_user, ana, message
+):
+    from chat.models import ModerationAction
+
+    staff = make_user("staffer", is_staff=True)
+    services.message_edit_by_staff(
+        message=message, actor=staff, body="redacted", reason="admin"
+    )
+    message.refresh_from_db()
+    assert message.body == "redacted"
+    assert message.revisions.get().editor_id == staff.pk
+    entry = ModerationAction.objects.get()
+    assert (entry.kind, entry.actor, entry.target_user) == ("message_edit", staff, ana)
+    assert (entry.target_message_id, entry.reason) == (message.pk, "admin")
+
+
+def test_a_staff_edit_is_not_held_back_by_the_authors_mute(make_user, bob, general):
+    staff = make_user("staffer", is_staff=True)
+    spam, _ = services.message_create(
+        room=general, author=bob, body="spam", client_id="s"
+    )
+    services.member_mute(room=general, actor=staff, user=bob, minutes=10)
+    services.message_edit_by_staff(message=spam, actor=staff, body="[removed]")
+    spam.refresh_from_db()
+    assert spam.body == "[removed]"
+
+
+def test_only_staff_edit_someone_elses_message_and_within_the_window(
+    make_user, bob, message
+):
+    with pytest.raises(PermissionDenied):
+        services.message_edit_by_staff(message=message, actor=bob, body="mine now")
+    age(message, 86400)
+    with pytest.raises(EditWindowClosed):
+        services.message_edit_by_staff(
+            message=message, actor=make_user("staffer", is_staff=True), body="late"
+        )
+    message.refresh_from_db()
+    assert message.body == "first"
+    assert not MessageRevision.objects.exists()

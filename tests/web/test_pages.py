@@ -83,6 +83,38 @@ def test_join_needs_post_and_csrf(carol, general):
     assert not Membership.objects.filter(user=carol, room=general).exists()
 
 
+def test_a_banned_user_pressing_join_is_told_so_and_stays_out(
+    client, ana, bob, general
+):
+    from chat import services
+
+    services.member_ban(room=general, actor=ana, user=bob)
+    client.force_login(bob)
+    response = client.post(reverse("room-join", args=["general"]), follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain == [(reverse("room-detail", args=["general"]), 302)]
+    page = response.content.decode()
+    assert "You are banned from this room." in page
+    assert 'data-testid="join"' not in page  # the page offers no Join again
+    assert not Membership.objects.filter(user=bob, room=general).exists()
+
+
+def test_the_room_list_offers_no_join_to_a_banned_user(
+    client, ana, bob, carol, general
+):
+    from chat import services
+
+    services.member_ban(room=general, actor=ana, user=bob)
+    client.force_login(bob)
+    page = client.get(reverse("room-list")).content.decode()
+    assert 'data-testid="join-general"' not in page
+    assert 'data-testid="banned-general"' in page
+    client.force_login(carol)  # not banned, not a member: Join is offered
+    page = client.get(reverse("room-list")).content.decode()
+    assert 'data-testid="join-general"' in page
+    assert 'data-testid="banned-general"' not in page
+
+
 def test_private_room_page_is_404_for_outsiders(client, carol, hideout):
     client.force_login(carol)
     assert client.get(reverse("room-detail", args=["hideout"])).status_code == 404

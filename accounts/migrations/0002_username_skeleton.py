@@ -18,9 +18,10 @@ def fill_existing_keys(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    initial = True
-
-    dependencies = [migrations.swappable_dependency(settings.AUTH_USER_MODEL)]
+    dependencies = [
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+        ("accounts", "0001_sessions_and_credential_triggers"),
+    ]
 
     operations = [
         migrations.CreateModel(
