@@ -54,7 +54,8 @@ if worst > 0 then
   return {worst, worst_wait}
 end
 for i = 1, #KEYS do
-  local ttl_ms = math.ceil((tats[i] - now) / 1000)
+  -- At least a millisecond: a rate faster than one a microsecond spends nothing.
+  local ttl_ms = math.max(1, math.ceil((tats[i] - now) / 1000))
   redis.call('SET', KEYS[i], string.format('%d', tats[i]), 'PX', ttl_ms)
 end
 return 0
@@ -190,7 +191,9 @@ def _spend_in_process(backend, limits: list[_Limit], now: int):
         )
         if refusal is None:
             for limit, tat in zip(limits, tats, strict=True):
-                backend.set(limit.key, tat, timeout=math.ceil((tat - now) / 1e6))
+                # At least a second: a timeout of 0 would not store it at all.
+                timeout = max(1, math.ceil((tat - now) / 1e6))
+                backend.set(limit.key, tat, timeout=timeout)
     return refusal
 
 

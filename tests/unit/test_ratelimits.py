@@ -152,6 +152,18 @@ def test_the_limit_waited_for_longest_is_the_one_reported(
     assert "2 messages per 600 s" in error.detail
 
 
+async def test_a_rate_faster_than_the_clock_counts_never_refuses_nor_fails(
+    counting_cache, clock, settings, user
+):
+    """More per second than the clock has microseconds (the benchmark's setting):
+    the interval rounds to nothing, and storing the bucket must still work."""
+    settings.CHAT_SEND_BURST = "100000000/1"
+    settings.CHAT_SEND_SUSTAINED = "100000000/60"
+    for _ in range(3):
+        ratelimits.check_send(user)
+        await ratelimits.check_send_async(user)
+
+
 def test_buckets_expire_once_full_again(counting_cache, clock, settings, user):
     settings.CHAT_SEND_BURST = "1/60"
     settings.CHAT_SEND_SUSTAINED = "100/600"
