@@ -10,6 +10,7 @@ class ChatConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete
 
+        import chat.api.schema  # noqa: F401 - registers its drf-spectacular extension
         from chat.attachments import attachment_file_delete
         from chat.models import Attachment
 

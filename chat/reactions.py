@@ -51,6 +51,8 @@ _KEYCAP = "[0-9#*]\ufe0f?\u20e3"
 # One emoji as a user sees it (UTS #51): a flag, a keycap, or pictographs joined by
 # zero-width joiners (families, professions, rainbow flag...).
 _EMOJI = re.compile(f"{_FLAG}|{_KEYCAP}|{_ELEMENT}(?:\u200d{_ELEMENT})*")
+# The same rule as a whole-string pattern, for the API's schema.
+EMOJI_PATTERN = f"^(?:{_EMOJI.pattern})$"
 
 
 def emoji_clean(emoji: str) -> str:

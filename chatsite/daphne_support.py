@@ -16,6 +16,10 @@
 - Direct writes: the connection's protocol is put in the WebSocket scope
   (`chat.transport`) so that the layer's direct fan-out can write a ready frame
   to it (`write_frame`), with the same slow-consumer check.
+- Request bodies are Django's: Twisted parses every POSTed form or multipart body
+  into `request.args` before Daphne sees the request (Daphne never reads them), and
+  answers a multipart body it cannot parse with a bare 400 that the application
+  never sees. Twisted's own `parsePOSTFormSubmission` switch turns that off.
 - Graceful shutdown: on SIGTERM Daphne cancels every application and drops the
   connections (clients would see 1006). We run first, in the reactor's "before
   shutdown" phase: every local socket is closed with 1012 and cleaned up (groups,
@@ -55,6 +59,7 @@ def install() -> None:
     _limit_unsent_bytes()
     _expose_the_socket_to_the_consumer()
     _access_log_through_logging()
+    _leave_request_bodies_to_django()
     _close_sockets_on_shutdown()
 
 
@@ -183,6 +188,24 @@ def _access_log_through_logging() -> None:
         )
 
     AccessLogGenerator.write_entry = write_entry
+
+
+def _leave_request_bodies_to_django() -> None:
+    import inspect
+
+    from daphne.http_protocol import WebRequest
+    from twisted.web.http import Request
+
+    # Checked at start-up: a Twisted without the switch would parse again, silently.
+    if "parsePOSTFormSubmission" not in inspect.signature(Request.__init__).parameters:
+        raise RuntimeError("Twisted's Request lacks parsePOSTFormSubmission")
+    original = WebRequest.__init__
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("parsePOSTFormSubmission", False)
+        original(self, *args, **kwargs)
+
+    WebRequest.__init__ = __init__
 
 
 def _close_sockets_on_shutdown() -> None:

@@ -27,3 +27,5 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("", include("chat.urls")),
 ]
+
+handler404 = "chat.api.errors.page_not_found"

@@ -8,11 +8,16 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from chat import metrics
-from chat.errors import ChatError, TooLarge
+from chat.errors import ChatError, NotFound, TooLarge
+
+# Where no route matching an address is answered in JSON, as the API's own 404s
+# are: the API, and the attachment files it links to.
+JSON_NOT_FOUND_PREFIXES = ("/api/", "/attachments/")
 
 STATUS_BY_CODE = {
     "room_not_found": 404,
@@ -69,3 +74,11 @@ def _drf_code(exc, response) -> str:
     if isinstance(exc, PermissionDenied):
         return "permission_denied"
     return getattr(exc, "default_code", "error")
+
+
+def page_not_found(request, exception):
+    """Django's handler404: an address no route matches (`/api/v1/messages/-1/`)
+    is a JSON 404 under the API, Django's page elsewhere."""
+    if request.path_info.startswith(JSON_NOT_FOUND_PREFIXES):
+        return chat_error_json_response(NotFound())
+    return defaults.page_not_found(request, exception)

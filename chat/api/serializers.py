@@ -1,13 +1,31 @@
 """REST request and response shapes. Messages use the protocol's message object."""
 
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from chat import protocol
 from chat.models import Membership, Room
 from chat.protocol import ATTACHMENT_IDS_MAX, CLIENT_ID_MAX_CHARS
+from chat.reactions import EMOJI_MAX_CHARS, EMOJI_PATTERN
+
+# A room's slug: a Django unicode slug (Room.slug), or a direct conversation's
+# `dm.<low id>.<high id>` (services.direct_slug).
+ROOM_SLUG_MAX_CHARS = Room._meta.get_field("slug").max_length
+ROOM_SLUG_PATTERN = r"^(?:[-\w]+|dm\.[0-9]+\.[0-9]+)$"
+ROOM_SLUG_SCHEMA = {
+    "type": "string",
+    "pattern": ROOM_SLUG_PATTERN,
+    "maxLength": ROOM_SLUG_MAX_CHARS,
+}
+EMOJI_SCHEMA = {
+    "type": "string",
+    "pattern": EMOJI_PATTERN,
+    "maxLength": EMOJI_MAX_CHARS,
+}
 
 
-class StrictCharField(serializers.CharField):
+class TextOnly:
     """A string and nothing else: DRF would turn 5 into "5"; the socket refuses it."""
 
     def to_internal_value(self, data):
@@ -16,12 +34,39 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class StrictCharField(TextOnly, serializers.CharField):
+    """DRF's text field, for JSON strings only."""
+
+
+class StrictSlugField(TextOnly, serializers.SlugField):
+    """DRF's slug field, for JSON strings only."""
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer and nothing else: DRF would take "5", 5.0 or a float's digits."""
+
+    def to_internal_value(self, data):
+        if type(data) is not int:
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """true or false and nothing else: DRF would also take "yes", 1 or "off"."""
+
+    def to_internal_value(self, data):
+        if type(data) is not bool:
+            self.fail("invalid")
+        return data
+
+
 class UserSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     username = serializers.CharField(read_only=True)
 
 
 class RoomSerializer(serializers.ModelSerializer):
+    slug = serializers.RegexField(ROOM_SLUG_PATTERN, read_only=True)
     owner = UserSerializer(read_only=True)
     is_member = serializers.SerializerMethodField()
     unread_count = serializers.SerializerMethodField()
@@ -61,15 +106,15 @@ class RoomDetailSerializer(RoomSerializer):
 
 
 class RoomCreateSerializer(serializers.Serializer):
-    slug = serializers.SlugField(max_length=64, allow_unicode=True)
-    name = serializers.CharField(max_length=100)
-    topic = serializers.CharField(max_length=300, required=False, allow_blank=True)
-    is_private = serializers.BooleanField(required=False, default=False)
+    slug = StrictSlugField(max_length=ROOM_SLUG_MAX_CHARS, allow_unicode=True)
+    name = StrictCharField(max_length=100)
+    topic = StrictCharField(max_length=300, required=False, allow_blank=True)
+    is_private = StrictBooleanField(required=False, default=False)
 
 
 class RoomUpdateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100, required=False)
-    topic = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    name = StrictCharField(max_length=100, required=False)
+    topic = StrictCharField(max_length=300, required=False, allow_blank=True)
 
 
 class MemberSerializer(serializers.ModelSerializer):
@@ -81,7 +126,7 @@ class MemberSerializer(serializers.ModelSerializer):
 
 
 class MemberAddSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
+    username = StrictCharField(max_length=150)
 
 
 class MemberRoleSerializer(serializers.Serializer):
@@ -89,12 +134,12 @@ class MemberRoleSerializer(serializers.Serializer):
 
 
 class MuteSerializer(serializers.Serializer):
-    minutes = serializers.IntegerField(min_value=1, max_value=60 * 24 * 365)
-    reason = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    minutes = StrictIntegerField(min_value=1, max_value=60 * 24 * 365)
+    reason = StrictCharField(max_length=300, required=False, allow_blank=True)
 
 
 class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    reason = StrictCharField(max_length=300, required=False, allow_blank=True)
 
 
 class AttachmentSerializer(serializers.Serializer):
@@ -144,18 +189,44 @@ class MessagePageSerializer(serializers.Serializer):
     results = MessageSerializer(many=True)
 
 
-class StrictIntegerField(serializers.IntegerField):
-    """An integer and nothing else: DRF would take "5", 5.0 or a float's digits."""
+class ServiceCheckedTextField(StrictCharField):
+    """Text that a service checks, as the socket's does: sent untrimmed, and "" too,
+    so that the service refuses it with its own code. Not blank for the schema,
+    which says what the service accepts."""
 
-    def to_internal_value(self, data):
-        if type(data) is not int:
-            self.fail("invalid")
-        return super().to_internal_value(data)
+    def __init__(self, **kwargs):
+        super().__init__(trim_whitespace=False, **kwargs)
+
+    def run_validation(self, data=serializers.empty):
+        if data == "":
+            return data
+        return super().run_validation(data)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        # Something besides white space and control characters (which the service
+        # removes), and no U+0000 (which DRF refuses).
+        "pattern": r"^[^\x00]*[^\s\x00-\x1f\x7f-\x9f][^\x00]*$",
+        # Counted after that (a raw maxLength would refuse what the server takes).
+        "description": f"at most {settings.CHAT_BODY_MAX_CHARS} characters once "
+        "stored: without control characters, `\\r\\n` as `\\n`, trimmed",
+    }
+)
+class MessageBodyField(ServiceCheckedTextField):
+    """A message's text. Length and emptiness are the service's rules (after
+    control characters go and the text is trimmed), not the field's."""
+
+
+@extend_schema_field(EMOJI_SCHEMA)
+class EmojiField(ServiceCheckedTextField):
+    """One emoji. What counts as one is the service's rule (code `invalid_emoji`),
+    the same for the socket's `reaction.add`."""
 
 
 class MessageCreateSerializer(serializers.Serializer):
-    # Length and emptiness are the service's rules (after trimming), not the field's.
-    body = StrictCharField(trim_whitespace=False, allow_blank=True)
+    body = MessageBodyField()
     client_id = StrictCharField(
         min_length=1, max_length=CLIENT_ID_MAX_CHARS, trim_whitespace=False
     )
@@ -169,7 +240,7 @@ class MessageCreateSerializer(serializers.Serializer):
 
 
 class MessageEditSerializer(serializers.Serializer):
-    body = StrictCharField(trim_whitespace=False, allow_blank=True)
+    body = MessageBodyField()
 
 
 class PresenceSerializer(serializers.Serializer):
@@ -181,8 +252,10 @@ class NotifySerializer(serializers.Serializer):
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField(style={"input_type": "password"})
+    """Documents DRF's AuthTokenSerializer, which checks the request."""
+
+    username = StrictCharField()
+    password = StrictCharField(style={"input_type": "password"}, trim_whitespace=False)
 
 
 class TokenSerializer(serializers.Serializer):
@@ -211,7 +284,7 @@ class DirectOpenSerializer(serializers.Serializer):
 
 
 class ReadSerializer(serializers.Serializer):
-    last_id = serializers.IntegerField(min_value=0)
+    last_id = StrictIntegerField(min_value=0)
 
 
 class AttachmentUploadSerializer(serializers.Serializer):
@@ -219,9 +292,7 @@ class AttachmentUploadSerializer(serializers.Serializer):
 
 
 class ReactionSerializer(serializers.Serializer):
-    # What counts as one emoji is the service's rule (code `invalid_emoji`), the
-    # same for the socket's `reaction.add`.
-    emoji = StrictCharField(trim_whitespace=False, allow_blank=True)
+    emoji = EmojiField()
 
 
 class MessageVersionSerializer(serializers.Serializer):

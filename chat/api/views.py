@@ -4,6 +4,7 @@ permissions live in the services and selectors, errors map in `chat.api.errors`.
 from urllib.parse import urlencode
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import StreamingHttpResponse
 from django.utils.cache import patch_cache_control, patch_vary_headers
@@ -20,18 +21,27 @@ from rest_framework.response import Response
 from chat import attachments, presence, reactions, search, selectors, services
 from chat.api import serializers
 from chat.api.base import ChatAPIView
+from chat.api.schema import NOT_BLANK_PATTERN
 from chat.errors import InvalidInput, NotFound, NotMember
 from chat.models import Message
 
 HISTORY_DEFAULT_LIMIT = 50
 HISTORY_MAX_LIMIT = 200
+QUERY_INT_MAX_DIGITS = 18
+
+# Integer query parameters as `_query_int` reads them.
+ID_QUERY = {"type": "integer", "minimum": 0, "maximum": 10**QUERY_INT_MAX_DIGITS - 1}
+
+
+def limit_query(maximum: int) -> dict:
+    return {"type": "integer", "minimum": 1, "maximum": maximum}
 
 
 def _query_int(request, name: str, *, minimum: int, maximum: int | None = None):
     raw = request.query_params.get(name)
     if raw is None:
         return None
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > QUERY_INT_MAX_DIGITS:
         raise ValidationError(
             {name: _("'%(field)s' must be a whole number.") % {"field": name}}
         )
@@ -237,9 +247,11 @@ class RoomMessagesView(ChatAPIView):
     @extend_schema(
         parameters=[
             OpenApiParameter(
-                "before", int, description="only messages with a smaller id"
+                "before", ID_QUERY, description="only messages with a smaller id"
             ),
-            OpenApiParameter("after", int, description="only larger ids, oldest first"),
+            OpenApiParameter(
+                "after", ID_QUERY, description="only larger ids, oldest first"
+            ),
             OpenApiParameter(
                 "order",
                 str,
@@ -247,7 +259,11 @@ class RoomMessagesView(ChatAPIView):
                 description="newest or oldest first (default: oldest with `after`, "
                 "else newest); a page's links keep its order",
             ),
-            OpenApiParameter("limit", int, description="1..200, default 50"),
+            OpenApiParameter(
+                "limit",
+                limit_query(HISTORY_MAX_LIMIT),
+                description=f"1..{HISTORY_MAX_LIMIT}, default {HISTORY_DEFAULT_LIMIT}",
+            ),
         ],
         responses=serializers.MessagePageSerializer,
     )
@@ -396,6 +412,7 @@ class DirectListView(ChatAPIView):
         responses={
             201: serializers.DirectSerializer,
             200: serializers.DirectSerializer,
+            404: OpenApiResponse(description="No user has that name."),
         },
     )
     def post(self, request):
@@ -489,10 +506,11 @@ class AttachmentDownloadView(ChatAPIView):
 
     @extend_schema(
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(
+            (200, content_type): OpenApiResponse(
                 OpenApiTypes.BINARY,
-                description="the file, with the server-decided Content-Type",
+                description="the file, with the Content-Type the server decided",
             )
+            for content_type in attachments.NAME_EXTENSIONS
         }
     )
     def get(self, request, attachment_id, name):
@@ -589,12 +607,32 @@ SEARCH_MAX_LIMIT = 100
 class SearchView(ChatAPIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("q", str, description="the words to find, all of them"),
-            OpenApiParameter("room", str, description="only this room (a slug)"),
-            OpenApiParameter("before", int, description="only smaller ids"),
-            OpenApiParameter("limit", int, description="1..100, default 20"),
+            OpenApiParameter(
+                "q",
+                {
+                    "type": "string",
+                    "pattern": NOT_BLANK_PATTERN,
+                    "maxLength": settings.CHAT_SEARCH_QUERY_MAX_CHARS,
+                },
+                required=True,
+                description="the words to find, all of them",
+            ),
+            OpenApiParameter(
+                "room",
+                serializers.ROOM_SLUG_SCHEMA,
+                description="only this room (a slug)",
+            ),
+            OpenApiParameter("before", ID_QUERY, description="only smaller ids"),
+            OpenApiParameter(
+                "limit",
+                limit_query(SEARCH_MAX_LIMIT),
+                description=f"1..{SEARCH_MAX_LIMIT}, default {SEARCH_DEFAULT_LIMIT}",
+            ),
         ],
-        responses=serializers.SearchPageSerializer,
+        responses={
+            200: serializers.SearchPageSerializer,
+            404: OpenApiResponse(description="No such room (`room_not_found`)."),
+        },
     )
     def get(self, request):
         """Messages of the caller's rooms matching every term of `q`, newest first."""

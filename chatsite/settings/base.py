@@ -307,6 +307,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # No view takes a partial body: PATCH bodies are documented as they are checked.
+    "COMPONENT_SPLIT_PATCH": False,
+    # Refusals and path parameters, documented once for every operation.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "chat.api.schema.document_error_answers",
+        "chat.api.schema.describe_path_parameters",
+    ],
 }
 
 if REDIS_URL:
