@@ -132,7 +132,7 @@ def describe_path_parameters(result, generator, request, public):
     """Postprocessing hook: path parameters as the routes match them and the views
     read them. An `<int:>` converter matches digits only; `<str:>` any text but a
     slash; a slug is a room's and an emoji one emoji (chat.api.serializers)."""
-    from chat.api.serializers import EMOJI_SCHEMA, ROOM_SLUG_SCHEMA
+    from chat.api.serializers import EMOJI_SCHEMA, LARGEST_INTEGER, ROOM_SLUG_SCHEMA
 
     by_name = {"slug": ROOM_SLUG_SCHEMA, "emoji": EMOJI_SCHEMA}
     for operations in result["paths"].values():
@@ -142,7 +142,7 @@ def describe_path_parameters(result, generator, request, public):
                     continue
                 schema = parameter["schema"]
                 if schema.get("type") == "integer":
-                    schema["minimum"] = 0
+                    schema.update(minimum=0, maximum=LARGEST_INTEGER)
                 elif parameter["name"] in by_name:
                     schema.update(by_name[parameter["name"]])
                 else:

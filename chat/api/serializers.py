@@ -42,8 +42,18 @@ class StrictSlugField(TextOnly, serializers.SlugField):
     """DRF's slug field, for JSON strings only."""
 
 
+# The largest id a row can have (BigAutoField) and the largest integer a request
+# field takes: larger ones are a 400, never a database error.
+LARGEST_INTEGER = 2**63 - 1
+
+
 class StrictIntegerField(serializers.IntegerField):
-    """An integer and nothing else: DRF would take "5", 5.0 or a float's digits."""
+    """An integer and nothing else: DRF would take "5", 5.0 or a float's digits.
+    At most LARGEST_INTEGER unless a smaller maximum is given."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_value", LARGEST_INTEGER)
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data):
         if type(data) is not int:

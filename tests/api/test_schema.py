@@ -144,6 +144,26 @@ def test_a_body_field_takes_only_its_documented_json_type(
     assert set(response.json()) <= set(body)
 
 
+def test_integers_beyond_any_id_are_a_400_and_the_schema_bounds_them(
+    client, ana, general
+):
+    """Ids are BigAutoField: a larger number is no id, said before any query."""
+    schema = served_schema(client)
+    send = schema["paths"]["/api/v1/rooms/{slug}/messages/"]["post"]
+    ref = send["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    fields = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]["properties"]
+    assert fields["attachments"]["items"]["maximum"] == 2**63 - 1
+    message = schema["paths"]["/api/v1/messages/{message_id}/"]["patch"]
+    assert message["parameters"][0]["schema"]["maximum"] == 2**63 - 1
+    response = client_for(ana, "token").post(
+        "/api/v1/rooms/general/messages/",
+        {"body": "x", "client_id": "c1", "attachments": [2**63, 2**120]},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert set(response.json()) == {"attachments"}
+
+
 def test_an_address_no_api_route_matches_is_a_json_404(client):
     for address in ("/api/v1/messages/-1/", "/api/v1/nothing/", "/attachments/x/y"):
         response = client.get(address)
