@@ -204,10 +204,18 @@ class Sweep:
                 )
             for channel_name, credential in sockets.items():
                 ending = endings.get(credential)
-                if ending is not None and channel_name in self.sockets:
+                if ending is None or channel_name not in self.sockets:
+                    continue
+                try:
                     await layer.send(
                         channel_name,
                         {"type": "chat.credentials.ended", "code": ending.code},
+                    )
+                except Exception:
+                    # The layer is away: the sweep goes on (the next full check
+                    # finds this socket again; its writes are refused meanwhile).
+                    logger.warning(
+                        "could not end socket %s", channel_name, exc_info=True
                     )
 
 
