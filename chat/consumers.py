@@ -1,27 +1,29 @@
 """The chat socket at /ws/chat/: parse a frame, authorise it, call a service, answer.
 
 One consumer per socket, carrying many rooms. Sections in order: connection hooks,
-client commands (one method per frame type), channel-layer handlers (which relay
-pre-encoded frames). Errors raised anywhere below `receive` become `error` frames in
-one place. Channels runs one handler at a time per consumer, so the per-room cursors
-below need no lock: a live event that arrives during a replay waits in the channel
-until the replay is done.
+client commands (one method per frame type), the events delivery leaves to the
+consumer (the room was taken away, the session ended). Errors raised anywhere below
+`receive` become `error` frames in one place. How events reach the socket, in order
+and without gaps, is chat.delivery's: the consumer has no channel of its own, and
+every frame it sends goes through the same writer as the hub's.
 """
 
 import asyncio
 import logging
 import time
+import uuid
 from collections import deque
-from dataclasses import dataclass
 
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.utils import await_many_dispatch
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from chat import (
-    history_pages,
+    events,
     languages,
     metrics,
     protocol,
@@ -31,6 +33,10 @@ from chat import (
     socket_credentials,
 )
 from chat.db_threads import in_db_thread
+from chat.delivery.frames import Wire
+from chat.delivery.hub import hub
+from chat.delivery.sockets import SocketDelivery, Subscription
+from chat.delivery.writers import writer_for
 from chat.errors import (
     AccountDisabled,
     ChatError,
@@ -38,8 +44,6 @@ from chat.errors import (
     NotSubscribed,
     SessionEnded,
 )
-from chat.events import user_group_name
-from chat.models import Room
 from chat.presence import registry as presence
 from chatsite import daphne_support
 
@@ -50,6 +54,7 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_SILENT = 4408
 CLOSE_FLOODING = 4429
 CLOSE_TOO_BIG = 1009
+CLOSE_INTERNAL_ERROR = 1011
 
 # Error answers that are not the client's fault do not count towards 4429.
 NOT_FLOODING = {
@@ -59,30 +64,32 @@ NOT_FLOODING = {
     "server_error",
 }
 
-# Gap repair and replay read history in pages of this size.
-HISTORY_BATCH = 500
-
-
-@dataclass(slots=True)
-class Subscription:
-    room: Room
-    # The id of the newest message of the room this socket has been given (or has
-    # been told about through `subscribed.last_id`). Live events at or below it are
-    # duplicates; an event whose `prev_id` is above it reveals a gap to fill.
-    cursor: int
-
 
 class ChatConsumer(AsyncWebsocketConsumer):
     cleaned_up = False  # until connect() registers something to clean up
 
     async def __call__(self, scope, receive, send):
+        # Channels' own loop, without a layer channel per socket: the process's hub
+        # (chat.delivery) receives the layer's events once and hands this socket
+        # its share, directly or through its inbox, read here beside the client's
+        # frames.
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        # Unique across server processes: presence entries, typing's sender.
+        self.socket_name = f"socket.{uuid.uuid4().hex}"
+        self.delivery = SocketDelivery(
+            name=self.socket_name, writer=writer_for(scope, send)
+        )
         # Whatever ends this consumer, its cleanup runs: the client's close (the
         # usual way, through `disconnect`), an exception in a handler, a send on a
         # connection that closed under it (Daphne then delivers no disconnect), a
         # cancellation. Otherwise its per-user slot, presence entries and groups
         # would outlive the socket, refreshed forever by this process.
         try:
-            await super().__call__(scope, receive, send)
+            await await_many_dispatch([receive, self.delivery.inbox.get], self.dispatch)
+        except StopConsumer:
+            pass
         except daphne_support.SOCKET_GONE:
             pass  # the client left while we answered it: nothing to report
         finally:
@@ -90,22 +97,27 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await self.disconnect(None)
 
     async def dispatch(self, message):
-        # Channels (4.2+) runs `close_old_connections` through the thread pool before
-        # every handler: a thread hop per delivered event, serialised on the one
-        # thread that also stores messages. It was a third of the server's time in
-        # the fan-out benchmark (docs/benchmarks.md). All our database work goes
-        # through `chat.db_threads`, which closes stale connections around each
-        # call itself, so events are dispatched straight to their handler.
+        # Handlers are called straight: Channels (4.2+) would run
+        # `close_old_connections` through the thread pool before each one, a thread
+        # hop per frame serialised on the database thread (docs/benchmarks.md); all
+        # our database work goes through `chat.db_threads`, which closes stale
+        # connections around each call itself.
+        if message["type"].startswith("chat."):
+            # From the socket's inbox (chat.delivery): in arrival order, one at a
+            # time; live events wait behind it.
+            try:
+                if not await self.delivery.handle(message):
+                    await self.handler_for(message)(message)
+            finally:
+                self.delivery.handled()
+            return
+        await self.handler_for(message)(message)
+
+    def handler_for(self, message):
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        # While a handler runs, the layer's direct fan-out leaves this socket's
-        # events in its queue: they are delivered after it, in order.
-        self.handling = True
-        try:
-            await handler(message)
-        finally:
-            self.handling = False
+        return handler
 
     # ---- connection hooks -------------------------------------------------------
 
@@ -116,15 +128,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # carries it into the database threads (tests/consumers/test_languages.py).
         translation.activate(languages.socket_language(self.scope))
         self.user = self.scope.get("user")
-        self.subscriptions: dict[int, Subscription] = {}  # by room id
         self.closing = False
         self.cleaned_up = False
         self.typing_sent_at = float("-inf")
         self.error_times: deque[float] = deque()
         self.heartbeat_timer: asyncio.TimerHandle | None = None
         self.heartbeat_close_task: asyncio.Task | None = None
-        self.handling = False
-        self.direct_layer = None  # the layer's direct fan-out, when registered
         self.counted_open = False  # in the open-socket gauge
         if (
             self.user is None
@@ -157,9 +166,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.user = None  # nothing was registered: nothing to clean up
             await self.close_with(CLOSE_FLOODING)
             return
-        await self.channel_layer.group_add(
-            user_group_name(self.user.pk), self.channel_name
-        )
         # The right to hold this socket: checked by this process's sweep from now
         # on, and by every write this socket makes.
         self.credential = socket_credentials.Credential(
@@ -167,19 +173,23 @@ class ChatConsumer(AsyncWebsocketConsumer):
             session_key=self.scope["session"].session_key,
             password=self.user.password,
         )
-        socket_credentials.sweep().add(self.channel_name, self.credential)
-        metrics.open_sockets.inc()
-        self.counted_open = True
-        await self.accept()
-        self.register_direct_delivery()
         heartbeat = settings.CHAT_HEARTBEAT_SECONDS
-        await self.send_frame(
-            {
-                "type": "hello",
-                "user": protocol.user_object(self.user),
-                "heartbeat": heartbeat,
-            }
-        )
+        # The user's events wait until the socket is accepted and greeted.
+        with self.delivery.holding():
+            await hub().attach(self.delivery, user_id=self.user.pk)
+            socket_credentials.sweep().add(
+                self.socket_name, self.credential, self.credentials_ended
+            )
+            metrics.open_sockets.inc()
+            self.counted_open = True
+            await self.accept()
+            self.send_frame(
+                {
+                    "type": "hello",
+                    "user": protocol.user_object(self.user),
+                    "heartbeat": heartbeat,
+                }
+            )
         self.last_frame_at = time.monotonic()
         self.schedule_silence_check(3 * heartbeat)
 
@@ -189,17 +199,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.user is None or not self.user.is_authenticated or self.cleaned_up:
             return
         self.cleaned_up = True
-        socket_credentials.sweep().discard(self.channel_name)
-        if self.direct_layer is not None:
-            self.direct_layer.discard_direct_receiver(self.channel_name)
-        await presence.disconnected(self)
+        socket_credentials.sweep().discard(self.socket_name)
         if self.counted_open:
             metrics.open_sockets.dec()
-        await self.channel_layer.group_discard(
-            user_group_name(self.user.pk), self.channel_name
-        )
-        for subscription in list(self.subscriptions.values()):
-            await self.drop_subscription(subscription)
+        rooms = list(self.delivery.subscriptions)
+        # Delivery first: it forgets the socket whatever the layer says.
+        await hub().detach(self.delivery)
+        await presence.disconnected(self)
+        for room_id in rooms:
+            await presence.leave(
+                room_id=room_id, user_id=self.user.pk, socket=self.socket_name
+            )
 
     async def receive(self, text_data=None, bytes_data=None):
         if self.closing:
@@ -222,8 +232,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.end_because(error)
         except ChatError as error:
             await self.send_error(error.code, error.detail, protocol.frame_ref(frame))
-        except daphne_support.SOCKET_GONE:
-            raise  # no error frame can reach a closed socket
         except Exception:
             # A database or layer outage must not kill the socket: the client is told,
             # and nothing was acknowledged, so it can retry with the same client_id.
@@ -244,57 +252,45 @@ class ChatConsumer(AsyncWebsocketConsumer):
         room, _ = await selectors.room_get_for_member_async(
             user=self.user, slug=command.room
         )
-        current = self.subscriptions.get(room.pk)
-        if current is None:
-            # Join the group before reading last_id: every message committed after
-            # that read is then broadcast to us, and every one before it is <= last_id.
-            await self.channel_layer.group_add(room.group_name, self.channel_name)
-        counts = await selectors.room_unread_counts_async(
-            user=self.user, room_id=room.pk
-        )
-        last_id = counts["last_id"]
-        more = False
-        if command.since is not None:
-            page = await history_pages.page_after(
-                room_id=room.pk,
-                room_slug=room.slug,
-                after_id=command.since,
-                up_to_id=last_id,
-                limit=settings.CHAT_REPLAY_LIMIT + 1,
+        new = room.pk not in self.delivery.subscriptions
+        # The room's live events wait until the replay and `subscribed` are sent.
+        with self.delivery.holding():
+            try:
+                # Join before reading last_id: every message committed after that
+                # read is then broadcast to us, and every one before it is <= it.
+                await hub().join_room(self.delivery, room.pk)
+                counts = await selectors.room_unread_counts_async(
+                    user=self.user, room_id=room.pk
+                )
+                more = await self.delivery.start(
+                    room, last_id=counts["last_id"], since=command.since
+                )
+            except BaseException:
+                if new:
+                    await hub().leave_room(self.delivery, room.pk)
+                raise
+            self.send_frame(
+                {
+                    "type": "subscribed",
+                    "room": room.slug,
+                    "last_id": counts["last_id"],
+                    "more": more,
+                    "unread_count": counts["unread_count"],
+                    "mention_count": counts["mention_count"],
+                    "last_read_id": counts["last_read_id"],
+                }
             )
-            more = len(page.ids) > settings.CHAT_REPLAY_LIMIT
-            frames = page.frames(replay=True)[: settings.CHAT_REPLAY_LIMIT]
-            for frame in frames:
-                await self.send(text_data=frame)
-            metrics.delivered_replay.inc(len(frames))
-            cursor = last_id
-        else:
-            # No replay asked: live delivery starts after last_id, except that an
-            # existing subscription keeps delivering what is already on its way.
-            cursor = current.cursor if current is not None else last_id
-        self.subscriptions[room.pk] = Subscription(room=room, cursor=cursor)
-        await self.send_frame(
-            {
-                "type": "subscribed",
-                "room": room.slug,
-                "last_id": last_id,
-                "more": more,
-                "unread_count": counts["unread_count"],
-                "mention_count": counts["mention_count"],
-                "last_read_id": counts["last_read_id"],
-            }
-        )
         try:
-            if current is None:
+            if new:
                 await presence.enter(
                     room_id=room.pk,
                     room_slug=room.slug,
                     user_id=self.user.pk,
-                    channel=self.channel_name,
+                    socket=self.socket_name,
                 )
             frame = await presence.frame_for_subscriber(room.pk, room.slug)
             if frame is not None:
-                await self.send_frame(frame)
+                self.send_frame(frame)
         except Exception:
             # The subscription stands (the client was told `subscribed`); presence
             # is best effort and catches up on the next refresh or change.
@@ -318,16 +314,26 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # A resend of a stored message this socket has not been given yet (its
             # broadcast is still on its way): deliver it, and anything before it, in
             # order now; the broadcast will then be dropped as a duplicate.
-            await self.deliver_from_history(subscription, up_to_id=posted.message.pk)
+            await self.delivery.deliver_from_history(
+                subscription, up_to_id=posted.message.pk
+            )
         elif not posted.created:
             # This socket already delivered it: acknowledge it again, as asked.
-            await self.send_message_frame(
-                posted.message, subscription.room.slug, replay=False
+            metrics.delivered_repair.inc()
+            self.send_frame(
+                {
+                    "type": "message.new",
+                    "room": subscription.room.slug,
+                    "message": protocol.message_object(
+                        posted.message, room_slug=subscription.room.slug
+                    ),
+                    "replay": False,
+                }
             )
         elif not posted.event["sent"]:
             # The layer refused the broadcast, so no acknowledgement is on its way:
             # deliver it here, through the same ordered path as a live event.
-            await self.deliver_live(subscription, posted.event)
+            await self.delivery.deliver_live(subscription, posted.event)
 
     async def typing(self, command: protocol.Typing):
         subscription = self.subscription_for(command.room)
@@ -340,14 +346,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             "room": command.room,
             "user": protocol.user_object(self.user),
         }
-        await self.channel_layer.group_send(
-            subscription.room.group_name,
-            {
-                "type": "chat.typing",
-                "room_id": subscription.room.pk,
-                "sender": self.channel_name,
-                "frame": protocol.encode(frame),
-            },
+        await events.typing(
+            room_id=subscription.room.pk, sender=self.socket_name, frame=frame
         )
 
     async def read(self, command: protocol.Read):
@@ -357,13 +357,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
 
     async def ping(self, command: protocol.Ping):
-        await self.send_frame({"type": "pong"})
+        self.send_frame({"type": "pong"})
 
     async def direct_open(self, command: protocol.DirectOpen):
         room, created = await self.writing(services.direct_open_by_username)(
             user=self.user, username=command.username
         )
-        await self.send_frame(
+        self.send_frame(
             {
                 "type": "direct.opened",
                 "room": protocol.room_summary(room, peer=room.peer),
@@ -409,42 +409,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         protocol.ReactionRemove: reaction_remove,
     }
 
-    # ---- channel-layer handlers --------------------------------------------------
-
-    async def chat_message_created(self, event):
-        subscription = self.subscriptions.get(event["room_id"])
-        if subscription is not None:
-            await self.deliver_live(subscription, event)
-
-    async def chat_catch_up(self, event):
-        """This process noticed the socket is behind its room (chat.presence): a
-        broadcast was lost and no later event revealed the gap."""
-        subscription = self.subscriptions.get(event["room_id"])
-        if subscription is not None and subscription.cursor < event["last_id"]:
-            metrics.layer_gaps_repaired.inc()
-            await self.deliver_from_history(subscription, up_to_id=event["last_id"])
-
-    async def chat_message_changed(self, event):
-        if self.subscriptions.get(event["room_id"]) is not None:
-            await self.send(text_data=event["frame"])
-
-    async def chat_typing(self, event):
-        if (
-            event["sender"] != self.channel_name
-            and self.subscriptions.get(event["room_id"]) is not None
-        ):
-            await self.send(text_data=event["frame"])
+    # ---- events delivery leaves to the consumer ------------------------------------
 
     async def chat_room_removed(self, event):
-        subscription = self.subscriptions.get(event["room_id"])
+        subscription = self.delivery.subscriptions.get(event["room_id"])
         if subscription is None:
             return
         await self.drop_subscription(subscription)
-        await self.send(text_data=event["frame"])
-
-    async def chat_presence(self, event):
-        if event["room_id"] in self.subscriptions:
-            await self.send(text_data=event["frame"])
+        self.send_text(event["frame"])
 
     async def chat_user_deactivated(self, event):
         await self.end_because(AccountDisabled())
@@ -453,23 +425,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # From this process's sweep (chat.socket_credentials).
         await self.end_because(socket_credentials.ENDINGS[event["code"]]())
 
-    async def chat_notify(self, event):
-        await self.send(text_data=event["frame"])
-
-    async def chat_mention(self, event):
-        # To every socket of the mentioned user, subscribed to that room or not.
-        await self.send(text_data=event["frame"])
+    async def chat_delivery_failed(self, event):
+        # The hub could not deliver to this socket: its cursors cannot be trusted,
+        # so the client reconnects and resumes with `since`.
+        await self.close_with(CLOSE_INTERNAL_ERROR)
 
     # ---- helpers -----------------------------------------------------------------
 
-    def group_names(self) -> list[str]:
-        return [user_group_name(self.user.pk)] + [
-            subscription.room.group_name for subscription in self.subscriptions.values()
-        ]
-
     def subscription_for(self, slug: str) -> Subscription:
         # A socket holds few rooms; live events, the hot path, look up by id instead.
-        for subscription in self.subscriptions.values():
+        for subscription in self.delivery.subscriptions.values():
             if subscription.room.slug == slug:
                 return subscription
         raise NotSubscribed(_("Subscribe to '%(room)s' first.") % {"room": slug[:64]})
@@ -483,95 +448,26 @@ class ChatConsumer(AsyncWebsocketConsumer):
             raise NotFound(_("No such message."))
         return message
 
-    async def deliver_live(self, subscription: Subscription, event: dict):
-        """Send a new message once, in id order, after any message it follows."""
-        if event["id"] <= subscription.cursor:
-            return  # already delivered (a replay, a repair, or our own ack)
-        if event["prev_id"] > subscription.cursor:
-            # Something between our cursor and this message did not reach us (the
-            # layer dropped it, or another process's broadcast is still on its way):
-            # fetch it from the database so delivery stays gapless and in order.
-            metrics.layer_gaps_repaired.inc()
-            await self.deliver_from_history(subscription, up_to_id=event["prev_id"])
-        await self.send(text_data=event["frame"])
-        subscription.cursor = event["id"]
-        metrics.delivered_live.inc()
-        metrics.broadcast_latency.observe_since(event.get("sent_at"))
-
-    def register_direct_delivery(self):
-        """Let the layer write new messages straight to this socket (chat.layers):
-        only with the fan-out layer under Daphne."""
-        transport = self.scope.get("chat.transport")
-        setter = getattr(self.channel_layer, "set_direct_receiver", None)
-        if transport is not None and setter is not None:
-            self.wire = transport
-            setter(self.channel_name, self.deliver_direct)
-            self.direct_layer = self.channel_layer
-
-    def deliver_direct(self, event: dict, frame: bytes) -> bool:
-        """Called by the layer, outside this consumer's task, for a new message: take
-        it (True) only when that is exactly what `deliver_live` would do with no
-        database work; otherwise (False) it goes through the queue as usual."""
-        if self.handling or self.closing:
-            return False
-        subscription = self.subscriptions.get(event["room_id"])
-        if subscription is None or event["id"] <= subscription.cursor:
-            return True  # not subscribed, or already delivered: nothing to send
-        if event["prev_id"] != subscription.cursor:
-            return False  # a gap: the consumer reads it from the database first
-        if not daphne_support.write_frame(self.wire, frame):
-            return False
-        subscription.cursor = event["id"]
-        metrics.delivered_live.inc()
-        metrics.direct_fanout.inc()
-        metrics.broadcast_latency.observe_since(event.get("sent_at"))
-        return True
-
     async def drop_subscription(self, subscription: Subscription):
-        room = subscription.room
-        del self.subscriptions[room.pk]
-        await self.channel_layer.group_discard(room.group_name, self.channel_name)
+        room_id = subscription.room.pk
+        await hub().leave_room(self.delivery, room_id)
         await presence.leave(
-            room_id=room.pk, user_id=self.user.pk, channel=self.channel_name
+            room_id=room_id, user_id=self.user.pk, socket=self.socket_name
         )
 
-    async def deliver_from_history(self, subscription: Subscription, *, up_to_id: int):
-        while subscription.cursor < up_to_id:
-            page = await history_pages.page_after(
-                room_id=subscription.room.pk,
-                room_slug=subscription.room.slug,
-                after_id=subscription.cursor,
-                up_to_id=up_to_id,
-                limit=HISTORY_BATCH,
-            )
-            # Not asked for with `since`: a frame from the database fills a gap or
-            # answers a resend, a repair.
-            for frame in page.frames(replay=False):
-                await self.send(text_data=frame)
-            metrics.delivered_repair.inc(len(page.ids))
-            if len(page.ids) < HISTORY_BATCH:
-                subscription.cursor = up_to_id
-            else:
-                subscription.cursor = page.ids[-1]
+    def send_frame(self, frame: dict) -> None:
+        self.send_text(protocol.encode(frame))
 
-    async def send_message_frame(self, message, room_slug: str, *, replay: bool):
-        # Not asked for with `since`, a frame from the database fills a gap or
-        # answers a resend: a repair.
-        (metrics.delivered_replay if replay else metrics.delivered_repair).inc()
-        await self.send_frame(
-            {
-                "type": "message.new",
-                "room": room_slug,
-                "message": protocol.message_object(message, room_slug=room_slug),
-                "replay": replay,
-            }
-        )
+    def send_text(self, text: str) -> None:
+        """Every frame of this socket goes through its writer: one order for the
+        consumer's answers and the hub's deliveries."""
+        self.delivery.writer.write(Wire(text))
 
-    async def send_frame(self, frame: dict):
-        await self.send(text_data=protocol.encode(frame))
+    async def send(self, text_data=None, bytes_data=None, close=False):
+        raise NotImplementedError("send_text: frames go through the socket's writer")
 
     async def send_error(self, code: str, detail: str, ref: str | None):
-        await self.send_frame(protocol.error_frame(code, detail, ref))
+        self.send_frame(protocol.error_frame(code, detail, ref))
         metrics.errors.labels("websocket", code).inc()
         if code in NOT_FLOODING:
             return
@@ -606,9 +502,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
             else CLOSE_UNAUTHENTICATED
         )
 
+    def credentials_ended(self, code: str) -> None:
+        """Called by this process's sweep: the socket's task ends it, in order."""
+        self.delivery.enqueue({"type": "chat.credentials.ended", "code": code})
+
     async def close_with(self, code: int):
         self.closing = True
-        await self.close(code=code)
+        self.delivery.closed = True  # nothing more from the hub
+        await self.delivery.writer.close(code)
 
     async def shut_down(self, code: int):
         """Server shutdown: close, and clean up now (no disconnect event will come)."""

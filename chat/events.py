@@ -1,9 +1,10 @@
 """The only code that sends persisted-data events to the channel layer.
 
-Services call these after their transaction commits. Each event carries the frame
-already encoded, so a broadcast is serialised once, not once per recipient; consumers
-only relay it. Handlers live in `chat.consumers` under the matching method names
-(`chat.message.created` -> `chat_message_created`).
+Services call these after their transaction commits (typing, which stores nothing,
+is sent from the socket). Each event carries the frame already encoded, so a
+broadcast is serialised once, not once per recipient, and names its room or user:
+each server process receives it once (chat.delivery.hub) and hands it to the
+sockets it is for.
 """
 
 import logging
@@ -113,6 +114,28 @@ def _message_changed(room_id: int, frame: dict) -> None:
     )
 
 
+def _user_frame(user_id: int, frame: dict) -> None:
+    """A frame for every socket of one user (the event names the user: each server
+    process receives it once and hands it to that user's sockets)."""
+    _group_send(
+        user_group_name(user_id),
+        {"type": "chat.notify", "user_id": user_id, "frame": protocol.encode(frame)},
+    )
+
+
+async def typing(*, room_id: int, sender: str, frame: dict) -> None:
+    """Someone is typing: relayed to the room's other sockets (not the sender's)."""
+    await get_channel_layer().group_send(
+        room_group_name(room_id),
+        {
+            "type": "chat.typing",
+            "room_id": room_id,
+            "sender": sender,
+            "frame": protocol.encode(frame),
+        },
+    )
+
+
 def message_edited(*, message, room_slug: str) -> None:
     message_object = protocol.message_object(message, room_slug=room_slug)
     frame = {"type": "message.edited", "room": room_slug, "message": message_object}
@@ -131,7 +154,9 @@ def message_deleted(*, room_id: int, room_slug: str, message_id: int) -> None:
 
 
 def user_deactivated(*, user_id: int) -> None:
-    _group_send(user_group_name(user_id), {"type": "chat.user.deactivated"})
+    _group_send(
+        user_group_name(user_id), {"type": "chat.user.deactivated", "user_id": user_id}
+    )
 
 
 def room_removed(*, user_id: int, room_id: int, room_slug: str, reason: str) -> None:
@@ -140,6 +165,7 @@ def room_removed(*, user_id: int, room_id: int, room_slug: str, reason: str) -> 
         user_group_name(user_id),
         {
             "type": "chat.room.removed",
+            "user_id": user_id,
             "room_id": room_id,
             "frame": protocol.encode(frame),
         },
@@ -148,19 +174,13 @@ def room_removed(*, user_id: int, room_id: int, room_slug: str, reason: str) -> 
 
 def user_notified(*, user_id: int, data: dict) -> None:
     frame = {"type": "notify", "data": data}
-    _group_send(
-        user_group_name(user_id),
-        {"type": "chat.notify", "frame": protocol.encode(frame)},
-    )
+    _user_frame(user_id, frame)
 
 
 def room_added(*, user_id: int, room, peer=None) -> None:
     """The user became a member (joined, was added, a direct conversation began)."""
     frame = {"type": "room.added", "room": protocol.room_summary(room, peer=peer)}
-    _group_send(
-        user_group_name(user_id),
-        {"type": "chat.notify", "frame": protocol.encode(frame)},
-    )
+    _user_frame(user_id, frame)
 
 
 def unread_changed(
@@ -181,10 +201,7 @@ def unread_changed(
         "last_read_id": last_read_id,
         "last_id": last_id,
     }
-    _group_send(
-        user_group_name(user_id),
-        {"type": "chat.notify", "frame": protocol.encode(frame)},
-    )
+    _user_frame(user_id, frame)
 
 
 def reaction_updated(
@@ -224,10 +241,13 @@ def members_mentioned(
         "room_name": room_name,
         "message": protocol.message_object(message, room_slug=room_slug),
     }
-    event = {"type": "chat.mention", "frame": protocol.encode(frame)}
+    encoded = protocol.encode(frame)
     for user_id in user_ids:
         try:
-            _group_send(user_group_name(user_id), event)
+            _group_send(
+                user_group_name(user_id),
+                {"type": "chat.mention", "user_id": user_id, "frame": encoded},
+            )
         except Exception:
             logger.exception(
                 "mention of user %s in message %s was not sent",

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from chat import protocol, selectors
 from chat.db_threads import in_db_thread
+from chat.delivery.frames import Wire
 
 
 @dataclass(slots=True)
@@ -28,24 +29,27 @@ class Page:
     ids: list[int]
     message_objects: list[dict]
     room_slug: str
-    _frames: dict = field(default_factory=dict)
+    _wires: dict = field(default_factory=dict)
 
-    def frames(self, *, replay: bool) -> list[str]:
-        """The encoded `message.new` frames, built once per page and flag."""
-        frames = self._frames.get(replay)
-        if frames is None:
-            frames = self._frames[replay] = [
-                protocol.encode(
-                    {
-                        "type": "message.new",
-                        "room": self.room_slug,
-                        "message": message_object,
-                        "replay": replay,
-                    }
+    def wires(self, *, replay: bool) -> list[Wire]:
+        """The `message.new` frames, encoded once per page and flag for every
+        socket that shares the page."""
+        wires = self._wires.get(replay)
+        if wires is None:
+            wires = self._wires[replay] = [
+                Wire(
+                    protocol.encode(
+                        {
+                            "type": "message.new",
+                            "room": self.room_slug,
+                            "message": message_object,
+                            "replay": replay,
+                        }
+                    )
                 )
                 for message_object in self.message_objects
             ]
-        return frames
+        return wires
 
 
 class _Reads:

@@ -250,8 +250,17 @@ broadcast_failures = Counter(
 )
 direct_fanout = Counter(
     "chat_direct_fanout_total",
-    "Live message frames the channel layer wrote straight to an idle, in-order "
-    "socket (chat.layers), also counted in chat_messages_delivered_total.",
+    "Live message frames the hub wrote straight to an idle, in-order socket "
+    "(chat.delivery), also counted in chat_messages_delivered_total.",
+)
+inbox_overflows = Counter(
+    "chat_inbox_overflows_total",
+    "Events a socket's inbox dropped because its consumer had fallen "
+    "CHAT_SOCKET_INBOX_LIMIT events behind (messages are repaired from the database).",
+)
+delivery_failures = Counter(
+    "chat_delivery_failures_total",
+    "Sockets closed because delivering an event to them failed unexpectedly.",
 )
 layer_gaps_repaired = Counter(
     "chat_layer_gaps_repaired_total",
@@ -294,6 +303,8 @@ ALL = [
     broadcast_latency,
     broadcast_failures,
     direct_fanout,
+    inbox_overflows,
+    delivery_failures,
     layer_gaps_repaired,
     slow_consumer_disconnects,
     errors,

@@ -1,16 +1,13 @@
-"""Who is online in which room, across every server process, and this process's
-sockets kept alive in the channel layer.
+"""Who is online in which room, across every server process, and how many sockets
+each user holds.
 
-Each subscribed socket is an entry (room, user, channel). With Redis the entries live
+Each subscribed socket is an entry (room, user, socket). With Redis the entries live
 in one sorted set per room, scored by the moment they expire: every process refreshes
 its own sockets' entries once a heartbeat, so the entries of a process that dies
 expire within a few heartbeats and the next sweep announces the change. Without Redis
 (the embedded single-process mode) the process's own registry is the whole truth.
-Presence is ephemeral: it is never stored in the database.
-
-The same once-a-heartbeat task re-adds this process's sockets to their groups, so
-that channels-redis can expire the group entries of a process that died (its
-`group_expiry` is short) without ever expiring a live socket's.
+Presence is ephemeral: it is never stored in the database. What reaches a socket,
+and its catch-up, is chat.delivery's.
 """
 
 import asyncio
@@ -23,7 +20,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from chat import loop_clients, protocol, selectors
+from chat import loop_clients, protocol
 from chat.db_threads import in_db_thread
 from chat.events import room_group_name
 
@@ -47,14 +44,6 @@ return 1
 COALESCE_SECONDS = 1.0
 
 
-def _group_refresh_seconds() -> float:
-    # A third of the layer's group expiry: two refreshes may fail before it matters.
-    expiry = (
-        settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("group_expiry", 86400)
-    )
-    return expiry / 3
-
-
 def _entry_ttl() -> float:
     # A live socket refreshes every heartbeat; three missed refreshes mean it is gone.
     return 3 * settings.CHAT_HEARTBEAT_SECONDS + 5
@@ -66,14 +55,11 @@ class PresenceRegistry:
     def __init__(self):
         self.local: dict[int, set[tuple[int, str]]] = defaultdict(set)
         self.slugs: dict[int, str] = {}
-        # Every open chat consumer of this process (for group refresh and shutdown).
+        # Every open chat consumer of this process (for the per-user limit without
+        # Redis, the refresh of its entries, and shutdown).
         self.consumers: weakref.WeakSet = weakref.WeakSet()
-        self.groups_refreshed_at = 0.0
         self.pending_broadcasts: dict[int, asyncio.Task] = {}
         self.refresher: asyncio.Task | None = None
-        self.catcher: asyncio.Task | None = None
-        # Each room's newest message id as read at the previous catch-up check.
-        self.newest_before: dict[int, int] = {}
 
     # ---- storage -----------------------------------------------------------------
 
@@ -122,7 +108,7 @@ class PresenceRegistry:
                 time.time(),
                 time.time() + _entry_ttl(),
                 limit,
-                consumer.channel_name,
+                consumer.socket_name,
                 int(_entry_ttl()) + 1,
             )
             if not admitted:
@@ -137,36 +123,36 @@ class PresenceRegistry:
         self.consumers.discard(consumer)
         if settings.REDIS_URL:
             await self._redis().zrem(
-                self._sockets_key(consumer.user.pk), consumer.channel_name
+                self._sockets_key(consumer.user.pk), consumer.socket_name
             )
 
     @staticmethod
     def _sockets_key(user_id: int) -> str:
         return f"{settings.CHANNEL_LAYER_PREFIX}:sockets:{user_id}"
 
-    async def enter(self, *, room_id: int, room_slug: str, user_id: int, channel: str):
+    async def enter(self, *, room_id: int, room_slug: str, user_id: int, socket: str):
         self._bind_loop()
-        self.local[room_id].add((user_id, channel))
+        self.local[room_id].add((user_id, socket))
         self.slugs[room_id] = room_slug
         if settings.REDIS_URL:
             key = self._key(room_id)
             async with self._redis().pipeline(transaction=False) as pipe:
-                pipe.zadd(key, {f"{user_id}:{channel}": time.time() + _entry_ttl()})
+                pipe.zadd(key, {f"{user_id}:{socket}": time.time() + _entry_ttl()})
                 # The room's key goes too once no process refreshes it any more.
                 pipe.expire(key, int(_entry_ttl()) + 1)
                 await pipe.execute()
             self._ensure_refresher()
         self.schedule_broadcast(room_id)
 
-    async def leave(self, *, room_id: int, user_id: int, channel: str) -> None:
+    async def leave(self, *, room_id: int, user_id: int, socket: str) -> None:
         self._bind_loop()
         sockets = self.local.get(room_id)
         if sockets is not None:
-            sockets.discard((user_id, channel))
+            sockets.discard((user_id, socket))
             if not sockets:
                 del self.local[room_id]
         if settings.REDIS_URL:
-            await self._redis().zrem(self._key(room_id), f"{user_id}:{channel}")
+            await self._redis().zrem(self._key(room_id), f"{user_id}:{socket}")
         self.schedule_broadcast(room_id)
 
     # ---- reads -------------------------------------------------------------------
@@ -225,49 +211,6 @@ class PresenceRegistry:
             self.refresher = asyncio.get_running_loop().create_task(
                 self._refresh_forever()
             )
-        if self.catcher is None or self.catcher.done():
-            self.catcher = asyncio.get_running_loop().create_task(
-                self._catch_up_forever()
-            )
-
-    async def _catch_up_forever(self) -> None:
-        while self.local or self.consumers:
-            await asyncio.sleep(settings.CHAT_CATCH_UP_SECONDS)
-            try:
-                await self.catch_up_lagging_sockets()
-            except Exception:
-                logger.warning("catch-up check failed", exc_info=True)
-
-    async def catch_up_lagging_sockets(self) -> None:
-        """Ask every socket still behind a message that was already its room's newest
-        at the previous check to read the rest from the database.
-
-        Live delivery repairs a lost broadcast when the next event's `prev_id`
-        reveals it; this covers the last broadcasts before a quiet spell (the pub/sub
-        layer drops what is published while a process is cut off from Redis). A
-        message committed since the previous check may still be on its way, so only
-        older ones count: on the normal path this sends nothing."""
-        consumers = list(self.consumers)
-        room_ids = {room_id for c in consumers for room_id in c.subscriptions}
-        newest_before, self.newest_before = self.newest_before, {}
-        if not room_ids:
-            return
-        self.newest_before = await in_db_thread(selectors.rooms_last_message_ids)(
-            room_ids=room_ids
-        )
-        layer = get_channel_layer()
-        for consumer in consumers:
-            for room_id, subscription in list(consumer.subscriptions.items()):
-                last_id = newest_before.get(room_id, 0)
-                if subscription.cursor < last_id:
-                    await layer.send(
-                        consumer.channel_name,
-                        {
-                            "type": "chat.catch.up",
-                            "room_id": room_id,
-                            "last_id": last_id,
-                        },
-                    )
 
     async def _refresh_forever(self) -> None:
         # One task per process, not one per socket.
@@ -275,30 +218,9 @@ class PresenceRegistry:
             await asyncio.sleep(settings.CHAT_HEARTBEAT_SECONDS)
             try:
                 await self.refresh_and_sweep()
-                if (
-                    time.monotonic() - self.groups_refreshed_at
-                    >= _group_refresh_seconds()
-                ):
-                    await self.refresh_groups()
             except Exception:
                 # Redis may be restarting: try again next heartbeat, never give up.
                 logger.warning("presence refresh failed", exc_info=True)
-
-    async def refresh_groups(self) -> None:
-        """Re-add every local socket to its groups before channels-redis expires it."""
-        self.groups_refreshed_at = time.monotonic()
-        layer = get_channel_layer()
-        for consumer in list(self.consumers):
-            for group in consumer.group_names():
-                await layer.group_add(group, consumer.channel_name)
-
-    async def close_all(self, code: int) -> None:
-        """Close every local socket (at shutdown, 1012 asks clients to come back)."""
-        consumers = list(self.consumers)
-        await asyncio.gather(
-            *(consumer.close_with(code) for consumer in consumers),
-            return_exceptions=True,
-        )
 
     async def refresh_and_sweep(self) -> None:
         """Extend this process's entries; drop expired ones and announce the change."""
@@ -309,7 +231,7 @@ class PresenceRegistry:
             # Keep this process's sockets counted towards their users' limits.
             for consumer in list(self.consumers):
                 key = self._sockets_key(consumer.user.pk)
-                pipe.zadd(key, {consumer.channel_name: expiry}, xx=True)
+                pipe.zadd(key, {consumer.socket_name: expiry}, xx=True)
                 pipe.expire(key, int(_entry_ttl()) + 1)
             await pipe.execute()
         if not rooms:

@@ -13,8 +13,8 @@ credential changes of the last seconds (accounts.CredentialChange, written by th
 database triggers whichever way the change was made: a small indexed read, whatever
 the number of sockets) and checks those users' sockets; every
 CHAT_CREDENTIAL_FULL_CHECK_SECONDS it checks all its sockets (sessions that simply
-expired, a change it could not see). A socket whose right ended is told through the
-channel layer (`chat.credentials.ended`): its own task sends the error and closes.
+expired, a change it could not see). A socket whose right ended is told through its
+inbox (`chat.credentials.ended`): its own task sends the error and closes.
 
 A write from a socket checks first (the message store in the same statement), so
 nothing a socket sends after its logout is stored, even in the moment before the
@@ -24,7 +24,7 @@ sweep closes it.
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -165,17 +165,22 @@ class Sweep:
     """This event loop's sockets and the task that checks them."""
 
     def __init__(self):
-        self.sockets: dict[str, Credential] = {}  # by channel name
+        # By socket name: the socket's credential, and how to end the socket.
+        self.sockets: dict[str, tuple[Credential, Callable[[str], None]]] = {}
         self.task: asyncio.Task | None = None
         self.seen_changes: dict[int, float] = {}
 
-    def add(self, channel_name: str, credential: Credential) -> None:
-        self.sockets[channel_name] = credential
+    def add(
+        self, name: str, credential: Credential, end: Callable[[str], None]
+    ) -> None:
+        """Check the socket from now on; `end(code)` is called (once) with the
+        code of the error that ends it."""
+        self.sockets[name] = (credential, end)
         if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(self.run())
 
-    def discard(self, channel_name: str) -> None:
-        self.sockets.pop(channel_name, None)
+    def discard(self, name: str) -> None:
+        self.sockets.pop(name, None)
         if not self.sockets and self.task is not None:
             # Nothing left to check: no task outlives the last socket (a test's
             # loop ends with no pending task).
@@ -183,16 +188,16 @@ class Sweep:
             self.task = None
 
     async def run(self) -> None:
-        from channels.layers import get_channel_layer
-
-        layer = get_channel_layer()
         full_check_at = time.monotonic() + settings.CHAT_CREDENTIAL_FULL_CHECK_SECONDS
         while self.sockets:
             await asyncio.sleep(settings.CHAT_CREDENTIAL_CHECK_SECONDS)
             sockets = dict(self.sockets)
             full = time.monotonic() >= full_check_at
+            credentials = {name: held[0] for name, held in sockets.items()}
             try:
-                endings = await in_db_thread(_check)(sockets, self.seen_changes, full)
+                endings = await in_db_thread(_check)(
+                    credentials, self.seen_changes, full
+                )
             except Exception:
                 # The database is away: sockets keep their right until it answers
                 # (their writes fail meanwhile anyway); checked again next time.
@@ -202,21 +207,18 @@ class Sweep:
                 full_check_at = (
                     time.monotonic() + settings.CHAT_CREDENTIAL_FULL_CHECK_SECONDS
                 )
-            for channel_name, credential in sockets.items():
+            for name, (credential, end) in sockets.items():
                 ending = endings.get(credential)
-                if ending is None or channel_name not in self.sockets:
+                if ending is None or name not in self.sockets:
                     continue
+                # Ended once: the socket closes, and later checks leave it alone.
+                del self.sockets[name]
                 try:
-                    await layer.send(
-                        channel_name,
-                        {"type": "chat.credentials.ended", "code": ending.code},
-                    )
+                    end(ending.code)
                 except Exception:
-                    # The layer is away: the sweep goes on (the next full check
-                    # finds this socket again; its writes are refused meanwhile).
-                    logger.warning(
-                        "could not end socket %s", channel_name, exc_info=True
-                    )
+                    # One socket that cannot be ended does not stop the sweep (its
+                    # writes are refused all the same).
+                    logger.warning("could not end socket %s", name, exc_info=True)
 
 
 _sweeps: dict[asyncio.AbstractEventLoop, Sweep] = {}

@@ -182,8 +182,9 @@ REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 1000)
 # own so that they never meet a running server's groups.
 CHANNEL_LAYER_PREFIX = os.environ.get("CHANNEL_LAYER_PREFIX", "chat")
 # Which channels-redis layer carries broadcasts between processes: "core" (lists
-# and sorted sets in Redis, one Redis message per recipient socket) or "pubsub"
-# (one PUBLISH per broadcast; each process fans out to its own sockets in memory).
+# and sorted sets in Redis) or "pubsub" (one PUBLISH per broadcast). Either way each
+# process has one channel, in the groups of its sockets' rooms and users, and fans
+# out to its own sockets in memory (chat.delivery).
 CHAT_CHANNEL_LAYER = os.environ.get("CHAT_CHANNEL_LAYER", "pubsub")
 if CHAT_CHANNEL_LAYER not in {"pubsub", "core"}:
     raise ImproperlyConfigured("CHAT_CHANNEL_LAYER must be 'pubsub' or 'core'")
@@ -198,7 +199,7 @@ REDIS_LAYER_HOSTS = [
 if REDIS_URL and CHAT_CHANNEL_LAYER == "pubsub":
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "chat.layers.FanoutChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": REDIS_LAYER_HOSTS, "prefix": CHANNEL_LAYER_PREFIX},
         }
     }
@@ -218,14 +219,14 @@ elif REDIS_URL:
                 # channels_redis#422). Reads get well past the blocking time.
                 "hosts": REDIS_LAYER_HOSTS,
                 "prefix": CHANNEL_LAYER_PREFIX,
-                # Messages waiting for one socket before the layer drops new ones.
-                # A socket that falls this far behind recovers through `since`.
-                "capacity": env_int("CHANNEL_LAYER_CAPACITY", 500),
+                # Events waiting for one process's channel before the layer drops
+                # new ones (the process then repairs messages from the database).
+                "capacity": env_int("CHANNEL_LAYER_CAPACITY", 5000),
                 # Seconds an undelivered message waits in Redis.
                 "expiry": 60,
-                # Seconds before a socket's group entries expire unless refreshed.
-                # Live sockets are re-added every third of this (chat.presence), so
-                # only the entries of a killed process age out, within 5 minutes.
+                # Seconds before a process's group entries expire unless refreshed.
+                # A live process re-adds its channel every third of this
+                # (chat.delivery.hub), so only a killed one's age out, in 5 minutes.
                 "group_expiry": env_int("CHANNEL_LAYER_GROUP_EXPIRY", 300),
             },
         }
@@ -234,7 +235,7 @@ else:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels.layers.InMemoryChannelLayer",
-            "CONFIG": {"capacity": env_int("CHANNEL_LAYER_CAPACITY", 500)},
+            "CONFIG": {"capacity": env_int("CHANNEL_LAYER_CAPACITY", 5000)},
         }
     }
 
@@ -348,6 +349,10 @@ CHAT_FLOOD_MAX_ERRORS = env_int("CHAT_FLOOD_MAX_ERRORS", 20)
 CHAT_FLOOD_WINDOW_SECONDS = env_int("CHAT_FLOOD_WINDOW_SECONDS", 10)
 # A frame larger than this (in UTF-8 bytes) closes the socket with 1009.
 CHAT_MAX_FRAME_BYTES = 64 * 1024
+# Events waiting for one socket's consumer (while it writes history, or behind a
+# gap) before new messages and relays for it are dropped: it is then far behind, and
+# its messages come back from the database (chat.delivery.sockets).
+CHAT_SOCKET_INBOX_LIMIT = env_int("CHAT_SOCKET_INBOX_LIMIT", 1000)
 # Messages replayed at most by one `subscribe` with `since`.
 CHAT_REPLAY_LIMIT = 500
 # Bytes a socket may leave unread in the server's send buffer before the server

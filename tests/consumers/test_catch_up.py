@@ -1,34 +1,31 @@
-"""The per-process catch-up check: a socket left behind its room by a lost broadcast
-that no later event revealed is brought up to date from the database, and a socket
-whose broadcast is merely on its way is left alone."""
+"""The per-process catch-up check (chat.delivery.hub): a socket left behind its room
+by a lost broadcast that no later event revealed is brought up to date from the
+database, and a socket whose broadcast is merely on its way is left alone."""
 
 import json
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 
 from chat import services
-from chat.presence import registry
+from chat.delivery.hub import hub
 from tests.layer import message_create_without_broadcast
 from tests.sockets import frames_before_later_message, open_chat, receive, subscribe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(autouse=True)
-def fresh_checks():
-    registry.newest_before.clear()  # what earlier tests' checks noted
-
-
-async def frames_before_a_later_event_on_the_channel(socket, user) -> list[dict]:
-    """Every frame before a notice sent now to the user's only socket's channel, the
-    way the check asks a socket to catch up: anything the check sent earlier comes
-    first (one channel, one order; a pong would prove nothing)."""
-    (consumer,) = [c for c in registry.consumers if c.user.pk == user.pk]
-    await get_channel_layer().send(
-        consumer.channel_name,
-        {"type": "chat.notify", "frame": json.dumps({"type": "notice"})},
+async def frames_before_a_later_event_in_the_inbox(socket, user) -> list[dict]:
+    """Every frame before a notice put now in the user's only socket's inbox, the
+    way the check asks a socket to catch up: anything the check asked earlier comes
+    first (one inbox, one order; a pong would prove nothing)."""
+    (delivery,) = hub().users[user.pk]
+    delivery.enqueue(
+        {
+            "type": "chat.notify",
+            "user_id": user.pk,
+            "frame": json.dumps({"type": "notice"}),
+        }
     )
     frames = []
     while (frame := await receive(socket))["type"] != "notice":
@@ -43,14 +40,14 @@ async def test_a_lost_last_broadcast_is_delivered_at_the_second_check(
     await subscribe(socket, "general")
     lost = await database_sync_to_async(message_create_without_broadcast)(general, ana)
     # The first check only notes the room's newest id: it may still be in flight.
-    await registry.catch_up_lagging_sockets()
-    assert await frames_before_a_later_event_on_the_channel(socket, bob) == []
-    await registry.catch_up_lagging_sockets()
+    await hub().catch_up_lagging_sockets()
+    assert await frames_before_a_later_event_in_the_inbox(socket, bob) == []
+    await hub().catch_up_lagging_sockets()
     frame = await receive(socket)
     assert frame["type"] == "message.new"
     assert (frame["message"]["id"], frame["replay"]) == (lost.pk, False)
     # Up to date now: later checks send nothing more.
-    await registry.catch_up_lagging_sockets()
+    await hub().catch_up_lagging_sockets()
     assert await frames_before_later_message(general, ana, socket) == [[]]
     await socket.disconnect()
 
@@ -62,7 +59,7 @@ async def test_a_delivered_message_is_never_sent_again_by_the_check(ana, bob, ge
         room=general, author=ana, body="live", client_id="live"
     )
     assert (await receive(socket))["message"]["id"] == message.pk
-    await registry.catch_up_lagging_sockets()
-    await registry.catch_up_lagging_sockets()
+    await hub().catch_up_lagging_sockets()
+    await hub().catch_up_lagging_sockets()
     assert await frames_before_later_message(general, ana, socket) == [[]]
     await socket.disconnect()

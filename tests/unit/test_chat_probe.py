@@ -124,7 +124,7 @@ def test_probe_gives_up_after_the_timeout_when_the_layer_never_answers():
     # The probe process has REDIS_URL, so it runs the Redis layer this test process
     # may not (without REDIS_URL the tests themselves use the in-memory layer).
     backend = {
-        "pubsub": "chat.layers.FanoutChannelLayer",
+        "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "core": "channels_redis.core.RedisChannelLayer",
     }[settings.CHAT_CHANNEL_LAYER]
     assert error.startswith(f"{backend} at redis://127.0.0.1:{port}/0 ")

@@ -53,7 +53,7 @@ def test_urls_select_postgresql_and_channels_redis():
         ).stdout
     )
     assert (engine, name) == ("django.db.backends.postgresql", "chat")
-    assert layer == "chat.layers.FanoutChannelLayer"
+    assert layer == "channels_redis.pubsub.RedisPubSubChannelLayer"
 
 
 def test_the_core_redis_layer_can_be_chosen():

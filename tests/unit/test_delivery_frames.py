@@ -2,7 +2,7 @@
 
 import pytest
 
-from chat.layers import text_frame
+from chat.delivery.frames import text_frame
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,111 @@
+"""The delivery engine (chat.delivery) as the sockets see it: one layer subscription
+per room and user per process, the hub's direct path taken in these tests as in
+production, and a failing socket that does not stop the others."""
+
+import pytest
+from channels.db import database_sync_to_async
+
+from chat import metrics, selectors, services
+from chat.delivery.hub import hub
+from tests.layer import group_members
+from tests.sockets import frames_before_later_message, open_chat, receive, subscribe
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+post = database_sync_to_async(services.message_create)
+
+
+async def test_a_process_joins_a_room_once_whatever_its_number_of_sockets(
+    ana, bob, general
+):
+    sockets = [await open_chat(ana), await open_chat(ana), await open_chat(bob)]
+    for socket in sockets:
+        await subscribe(socket, "general")
+    channel = hub().channel
+    assert await group_members(general.group_name) == {channel}
+    assert await group_members(f"user.{ana.pk}") == {channel}
+    assert len(hub().rooms[general.pk]) == 3
+    for socket in sockets[:2]:
+        await socket.disconnect()
+    # bob's socket still holds the room: the process stays in its group.
+    assert await group_members(general.group_name) == {channel}
+    assert await group_members(f"user.{ana.pk}") == set()
+    await sockets[2].disconnect()
+    assert await group_members(general.group_name) == set()
+    assert hub().rooms == {} and hub().users == {}
+
+
+async def test_an_idle_in_order_socket_is_written_to_by_the_hub_itself(
+    ana, bob, general
+):
+    """What production runs: the hub writes the next message of a room to a socket
+    that is up to date, without waking its consumer. If these tests delivered
+    through the consumer's task instead, this would fail."""
+    socket = await open_chat(bob)
+    await subscribe(socket, "general")
+    before = metrics.direct_fanout.value
+    message, _ = await post(room=general, author=ana, body="hi", client_id="c1")
+    frame = await receive(socket)
+    assert frame["message"]["id"] == message.pk
+    assert metrics.direct_fanout.value == before + 1
+    (delivery,) = hub().users[bob.pk]
+    assert delivery.queued == 0  # nothing went through the inbox
+    await socket.disconnect()
+
+
+async def test_a_socket_that_fails_is_closed_and_the_others_still_get_the_event(
+    ana, bob, carol, general
+):
+    await database_sync_to_async(services.room_join)(user=carol, room=general)
+    failing, healthy = await open_chat(bob), await open_chat(carol)
+    for socket in (failing, healthy):
+        await subscribe(socket, "general")
+    (delivery,) = hub().users[bob.pk]
+
+    def broken_take_now(event, wire):
+        raise RuntimeError("a bug in one socket's delivery")
+
+    # Every socket of the room is offered the event; the one offered first must not
+    # keep the other from it, whichever it is.
+    delivery.take_now = broken_take_now
+    failures = metrics.delivery_failures.value
+    message, _ = await post(room=general, author=ana, body="hi", client_id="c1")
+    assert (await receive(healthy))["message"]["id"] == message.pk
+    assert await failing.receive_output(timeout=3) == {
+        "type": "websocket.close",
+        "code": 1011,
+    }
+    assert metrics.delivery_failures.value == failures + 1
+    await failing.disconnect()
+    await healthy.disconnect()
+
+
+async def test_a_message_committed_while_a_socket_subscribes_arrives_after_subscribed(
+    ana, bob, carol, general, monkeypatch
+):
+    """The room's events that reach the process between the socket joining the room
+    and its `subscribed` wait for it, and are then delivered, not dropped because
+    the subscription did not exist yet when they came."""
+    await database_sync_to_async(services.room_join)(user=carol, room=general)
+    watcher = await open_chat(carol)
+    await subscribe(watcher, "general")
+    read_counts = selectors.room_unread_counts_async
+    committed = []
+
+    async def counts_then_a_message(**kwargs):
+        counts = await read_counts(**kwargs)
+        message, _ = await post(room=general, author=ana, body="hi", client_id="c1")
+        committed.append(message)
+        # Once the watcher has it, the hub has offered it to every local socket.
+        assert (await receive(watcher))["message"]["id"] == message.pk
+        return counts
+
+    monkeypatch.setattr(selectors, "room_unread_counts_async", counts_then_a_message)
+    socket = await open_chat(bob)
+    _, subscribed = await subscribe(socket, "general")
+    (message,) = committed
+    assert subscribed["last_id"] < message.pk
+    assert (await receive(socket))["message"]["id"] == message.pk
+    assert await frames_before_later_message(general, ana, socket) == [[]]
+    for each in (socket, watcher):
+        await each.disconnect()
