@@ -41,7 +41,7 @@ from chat.errors import (
 from chat.events import user_group_name
 from chat.models import Room
 from chat.presence import registry as presence
-from chatsite import daphne_support
+from chatsite import server_adapter
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # would outlive the socket, refreshed forever by this process.
         try:
             await super().__call__(scope, receive, send)
-        except daphne_support.SOCKET_GONE:
+        except server_adapter.SOCKET_GONE:
             pass  # the client left while we answered it: nothing to report
         finally:
             if getattr(self, "user", None) is not None and not self.cleaned_up:
@@ -222,7 +222,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.end_because(error)
         except ChatError as error:
             await self.send_error(error.code, error.detail, protocol.frame_ref(frame))
-        except daphne_support.SOCKET_GONE:
+        except server_adapter.SOCKET_GONE:
             raise  # no error frame can reach a closed socket
         except Exception:
             # A database or layer outage must not kill the socket: the client is told,
@@ -519,7 +519,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return True  # not subscribed, or already delivered: nothing to send
         if event["prev_id"] != subscription.cursor:
             return False  # a gap: the consumer reads it from the database first
-        if not daphne_support.write_frame(self.wire, frame):
+        if not server_adapter.write_frame(self.wire, frame):
             return False
         subscription.cursor = event["id"]
         metrics.delivered_live.inc()

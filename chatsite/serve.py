@@ -12,7 +12,7 @@ worker i also listens on 127.0.0.1:P+i, so that each worker's /metrics can be
 scraped on its own. The workers share nothing but
 Redis: groups, presence and the per-user socket limit live there, so several workers
 need REDIS_URL. A worker that dies is started again; SIGTERM or SIGINT is passed on
-to every worker, which closes its sockets with 1012 (chatsite.daphne_support).
+to every worker, which closes its sockets with 1012 (chatsite.server_adapter).
 """
 
 import argparse
