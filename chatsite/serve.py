@@ -60,11 +60,9 @@ def run_daphne(endpoint: list[str]) -> None:
     import django
 
     django.setup()
-    from daphne.cli import CommandLineInterface
+    from chatsite import server_adapter
 
-    arguments = daphne_arguments(endpoint)
-    sys.argv = ["daphne", *arguments]
-    CommandLineInterface().run(arguments)
+    server_adapter.run(daphne_arguments(endpoint))
 
 
 class Supervisor:
