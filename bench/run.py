@@ -364,7 +364,7 @@ class Server:
 
     def slow_consumer_aborts(self) -> int:
         """Sockets this server aborted as slow consumers so far (its log's warning,
-        chatsite/daphne_support.py; the tutorial never aborts one)."""
+        chatsite/server_adapter.py; the tutorial never aborts one)."""
         try:
             with open(self.log_path, "rb") as log:
                 log.seek(self.log_start)

@@ -45,7 +45,7 @@ from chat.errors import (
     SessionEnded,
 )
 from chat.presence import registry as presence
-from chatsite import daphne_support
+from chatsite import server_adapter
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await await_many_dispatch([receive, self.delivery.inbox.get], self.dispatch)
         except StopConsumer:
             pass
-        except daphne_support.SOCKET_GONE:
+        except server_adapter.SOCKET_GONE:
             pass  # the client left while we answered it: nothing to report
         finally:
             if getattr(self, "user", None) is not None and not self.cleaned_up:

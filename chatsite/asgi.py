@@ -18,7 +18,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from chat.socket_auth import SocketAuthMiddlewareStack  # noqa: E402
-from chatsite import daphne_support  # noqa: E402
+from chatsite import server_adapter  # noqa: E402
 from chatsite.client_address import ClientAddressMiddleware  # noqa: E402
 from chatsite.origins import SiteOriginValidator  # noqa: E402
 
@@ -33,4 +33,4 @@ application = ClientAddressMiddleware(
     )
 )
 
-daphne_support.install()
+server_adapter.install()

@@ -12,7 +12,7 @@ worker i also listens on 127.0.0.1:P+i, so that each worker's /metrics can be
 scraped on its own. The workers share nothing but
 Redis: groups, presence and the per-user socket limit live there, so several workers
 need REDIS_URL. A worker that dies is started again; SIGTERM or SIGINT is passed on
-to every worker, which closes its sockets with 1012 (chatsite.daphne_support).
+to every worker, which closes its sockets with 1012 (chatsite.server_adapter).
 """
 
 import argparse
@@ -60,11 +60,9 @@ def run_daphne(endpoint: list[str]) -> None:
     import django
 
     django.setup()
-    from daphne.cli import CommandLineInterface
+    from chatsite import server_adapter
 
-    arguments = daphne_arguments(endpoint)
-    sys.argv = ["daphne", *arguments]
-    CommandLineInterface().run(arguments)
+    server_adapter.run(daphne_arguments(endpoint))
 
 
 class Supervisor:

@@ -12,7 +12,7 @@ import logging
 from collections import deque
 
 from chat.delivery.frames import Wire
-from chatsite import daphne_support as server_adapter
+from chatsite import server_adapter
 
 logger = logging.getLogger(__name__)
 

@@ -104,7 +104,7 @@ async def test_a_production_log_format_server_writes_only_json_lines(
         for entry in entries
     )
     assert any(
-        entry["logger"] == "chatsite.daphne_support"
+        entry["logger"] == "chatsite.server_adapter"
         and entry["message"].startswith("shutting down")
         for entry in entries
     )

@@ -1,0 +1,436 @@
+"""The server adapter: the only code that knows Daphne, Twisted and autobahn.
+
+What the chat needs from its server that Daphne does not do by itself:
+
+- Protocol errors (invalid UTF-8, a frame over 64 KiB) are answered with a close
+  frame (1007, 1009) instead of a dropped connection.
+- Close codes 1009 and 1012: RFC 6455 and the IANA registry define them for servers,
+  and our protocol uses them, but autobahn (Daphne's WebSocket layer) refuses to send
+  any code outside 1000 and 3000-4999. We send those two through autobahn's frame
+  writer directly.
+- Slow consumers: Daphne writes every frame into Twisted's transport buffer, which
+  grows without bound when a client stops reading. Each connection registers a push
+  producer with Twisted (its public producer/consumer interface), which tells it when
+  the buffer is over `bufferSize` and when it has drained; frames written meanwhile
+  are counted, and past `CHAT_SLOW_CONSUMER_BYTES` the connection is aborted. The
+  client sees an abnormal close and recovers everything with `since`.
+- Access log: Daphne writes one line per HTTP request and per socket connect and
+  disconnect to stdout, in its own format. We send it through `logging` instead
+  (logger `daphne.access`), so it comes out in LOG_FORMAT with everything else.
+- Direct writes: the connection's protocol is put in the WebSocket scope
+  (`chat.transport`) so that the layer's direct fan-out can write a ready frame
+  to it (`write_frame`), with the same slow-consumer check.
+- Request bodies are Django's: Twisted parses every POSTed form or multipart body
+  into `request.args` before Daphne sees the request (Daphne never reads them), and
+  answers a multipart body it cannot parse with a bare 400 that the application
+  never sees. Twisted's own `parsePOSTFormSubmission` switch turns that off.
+- Graceful shutdown: on SIGTERM Daphne cancels every application and drops the
+  connections (clients would see 1006). We run first, in the reactor's "before
+  shutdown" phase: every local socket is closed with 1012 and cleaned up (groups,
+  presence), and the close frames get a moment to leave.
+- autobahn pretty-prints its whole configuration for a debug line on every
+  connection, even when debug lines are dropped: it is only formatted when they
+  are not.
+
+All of it patches or calls these libraries where they offer no setting, so
+`install()` (called by chatsite.asgi, a no-op unless Daphne is loaded) first checks
+that the installed daphne, twisted and autobahn are the versions this module was
+verified with and that everything it touches is there, and refuses to start
+otherwise. `run()` is the serve command's way into Daphne.
+"""
+
+import asyncio
+import functools
+import importlib
+import inspect
+import logging
+import sys
+from importlib import metadata
+from typing import NamedTuple
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+logger = logging.getLogger(__name__)
+
+# What sending on a socket whose connection has already closed raises (autobahn,
+# under Daphne): the consumer treats it as the client having left.
+try:
+    from autobahn.exception import Disconnected
+
+    SOCKET_GONE: tuple[type[BaseException], ...] = (Disconnected,)
+except ImportError:  # another ASGI server: nothing of autobahn's can be raised
+    SOCKET_GONE = ()
+
+CLOSE_SERVICE_RESTART = 1012
+CODES_AUTOBAHN_REFUSES = {1009, 1012}
+# Long enough for close frames to be written, short enough not to delay a deploy.
+SHUTDOWN_FLUSH_SECONDS = 0.3
+
+# The versions this module was verified with: those requirements.lock pins (a test
+# holds the two together). Another version may rename or change what is patched
+# below without any error, silently turning a protection off, so it is refused.
+# To upgrade one: bin/lock, run tests/faults and tests/processes, read the
+# library's changes to what RELIED_ON names, then add the version here.
+VERIFIED_VERSIONS: dict[str, tuple[str, ...]] = {
+    "daphne": ("4.2.3",),
+    "twisted": ("26.10.0",),
+    "autobahn": ("26.11.1",),
+}
+
+
+class Requirement(NamedTuple):
+    """Something of a library's that this module patches or calls."""
+
+    module: str
+    name: str  # dotted, within the module
+    keyword: str | None = None  # a keyword argument the callable must accept
+
+    @property
+    def package(self) -> str:
+        return self.module.partition(".")[0]
+
+    def is_met(self) -> bool:
+        try:
+            found = importlib.import_module(self.module)
+            for part in self.name.split("."):
+                found = getattr(found, part)
+        except (ImportError, AttributeError):
+            return False
+        if self.keyword is None:
+            return True
+        return self.keyword in inspect.signature(found).parameters
+
+    def __str__(self) -> str:
+        where = f"{self.module}.{self.name}"
+        return f"{where}({self.keyword}=...)" if self.keyword else where
+
+
+RELIED_ON = (
+    Requirement("daphne.ws_protocol", "WebSocketFactory.setProtocolOptions"),
+    Requirement("daphne.ws_protocol", "WebSocketProtocol.serverClose"),
+    Requirement("daphne.ws_protocol", "WebSocketProtocol.serverSend"),
+    Requirement("daphne.ws_protocol", "WebSocketProtocol.onOpen"),
+    Requirement("daphne.server", "Server.create_application"),
+    Requirement("daphne.access", "AccessLogGenerator.write_entry"),
+    Requirement("daphne.http_protocol", "WebRequest.__init__"),
+    Requirement("daphne.cli", "CommandLineInterface.run"),
+    Requirement("autobahn.exception", "Disconnected"),
+    Requirement("autobahn.websocket.protocol", "WebSocketProtocol.sendCloseFrame"),
+    Requirement("autobahn.websocket.protocol", "WebSocketProtocol.STATE_OPEN"),
+    Requirement("autobahn.websocket.protocol", "pformat"),
+    Requirement(
+        "autobahn.twisted.websocket", "WebSocketAdapterProtocol.registerProducer"
+    ),
+    Requirement("txaio", "get_global_log_level"),
+    Requirement("twisted.internet.abstract", "FileDescriptor.bufferSize"),
+    Requirement("twisted.internet.abstract", "FileDescriptor.unregisterProducer"),
+    Requirement("twisted.internet.tcp", "Connection.abortConnection"),
+    Requirement("twisted.internet.defer", "Deferred.fromFuture"),
+    Requirement("twisted.web.http", "Request.__init__", "parsePOSTFormSubmission"),
+)
+
+
+def installed_version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def check_server_stack() -> None:
+    """Raise ImproperlyConfigured unless daphne, twisted and autobahn are verified
+    versions and everything in RELIED_ON is there."""
+    for package, verified in VERIFIED_VERSIONS.items():
+        found = installed_version(package)
+        if found not in verified:
+            installed = f"{found} is installed" if found else "is not installed"
+            raise ImproperlyConfigured(
+                f"{package} {installed}, but the server adapter "
+                f"(chatsite/server_adapter.py) is verified only with "
+                f"{package} {', '.join(verified)}. Install requirements.lock "
+                f"(bin/setup), or verify this version and add it to "
+                f"VERIFIED_VERSIONS."
+            )
+    for requirement in RELIED_ON:
+        if not requirement.is_met():
+            version = installed_version(requirement.package) or "(not installed)"
+            raise ImproperlyConfigured(
+                f"{requirement.package} {version} has no {requirement}, which the "
+                f"server adapter (chatsite/server_adapter.py) relies on."
+            )
+
+
+_installed = False
+
+
+def install() -> None:
+    """Under Daphne: check the stack (raising if it is not one verified), then
+    patch it, once."""
+    global _installed
+    if "daphne.server" not in sys.modules:
+        return
+    # Before anything is patched: a refused stack is left as it was.
+    check_server_stack()
+    if _installed:
+        return
+    _installed = True
+    _close_properly_on_protocol_errors()
+    _allow_server_close_codes()
+    _watch_send_buffers()
+    _expose_the_socket_to_the_consumer()
+    _access_log_through_logging()
+    _leave_request_bodies_to_django()
+    _close_sockets_on_shutdown()
+    _format_configuration_only_for_debug_lines()
+
+
+def run(arguments: list[str]) -> None:
+    """Run Daphne's command line with these arguments (the serve command's)."""
+    from daphne.cli import CommandLineInterface
+
+    sys.argv = ["daphne", *arguments]
+    CommandLineInterface().run(arguments)
+
+
+def _close_properly_on_protocol_errors() -> None:
+    """Autobahn drops the TCP connection on a protocol error (invalid UTF-8, a frame
+    over the size limit) unless told otherwise; the client then sees 1006 and cannot
+    tell why. With failByDrop off it sends the close frame first: 1007 or 1009."""
+    from daphne.ws_protocol import WebSocketFactory
+
+    original = WebSocketFactory.setProtocolOptions
+
+    def setProtocolOptions(self, *args, **kwargs):
+        kwargs.setdefault("failByDrop", False)
+        original(self, *args, **kwargs)
+
+    WebSocketFactory.setProtocolOptions = setProtocolOptions
+
+
+def _allow_server_close_codes() -> None:
+    from daphne.ws_protocol import WebSocketProtocol
+
+    original = WebSocketProtocol.serverClose
+
+    def serverClose(self, code=None):
+        if code in CODES_AUTOBAHN_REFUSES:
+            self.sendCloseFrame(code=code, isReply=False)
+        else:
+            original(self, code)
+
+    WebSocketProtocol.serverClose = serverClose
+
+
+class SendBuffer:
+    """A connection's Twisted push producer, which only listens: Twisted pauses it
+    when more than `buffer_size` bytes wait unsent, and resumes it once every byte
+    has left. The application keeps producing (frames are not ours to hold back),
+    so a pause starts a count of the bytes written until the resume."""
+
+    __slots__ = ("buffer_size", "paused", "written_while_paused")
+
+    def __init__(self, buffer_size: int):
+        self.buffer_size = buffer_size
+        self.paused = False
+        self.written_while_paused = 0
+
+    def pauseProducing(self) -> None:
+        # Called again on every write while the buffer stays over its size: the
+        # count starts at the first call.
+        if not self.paused:
+            self.paused = True
+            self.written_while_paused = 0
+
+    def resumeProducing(self) -> None:
+        self.paused = False
+
+    def stopProducing(self) -> None:
+        pass  # the connection is lost; Daphne and the consumer clean up
+
+    def unsent_at_most(self) -> int:
+        """An upper bound of the bytes unsent, while paused. Before the write that
+        paused it the buffer held at most `buffer_size`; the writer counts that
+        write and every later one, and ignores what has left since."""
+        return self.buffer_size + self.written_while_paused
+
+
+def watch_send_buffer(protocol) -> None:
+    """Register a SendBuffer as the producer of an open WebSocket connection."""
+    from twisted.internet.abstract import FileDescriptor
+
+    transport = protocol.transport
+    protocol.send_buffer = SendBuffer(
+        getattr(transport, "bufferSize", FileDescriptor.bufferSize)
+    )
+    # After the upgrade Twisted's HTTP channel is still the connection's producer
+    # (Daphne leaves it there; it does nothing for a WebSocket). A transport has
+    # one producer: ours takes its place.
+    transport.unregisterProducer()
+    protocol.registerProducer(protocol.send_buffer, True)
+
+
+def _watch_send_buffers() -> None:
+    from daphne.ws_protocol import WebSocketProtocol
+
+    original_on_open = WebSocketProtocol.onOpen
+    original_send = WebSocketProtocol.serverSend
+
+    def onOpen(self):
+        watch_send_buffer(self)
+        original_on_open(self)
+
+    @functools.wraps(original_send)
+    def serverSend(self, content, binary=False):
+        if getattr(self, "aborted_as_slow", False):
+            return
+        original_send(self, content, binary)
+        send_buffer = getattr(self, "send_buffer", None)
+        if send_buffer is not None and send_buffer.paused:
+            size = len(content) if binary else len(content.encode())
+            _count_while_paused(self, send_buffer, size)
+
+    WebSocketProtocol.onOpen = onOpen
+    WebSocketProtocol.serverSend = serverSend
+
+
+def _count_while_paused(protocol, send_buffer: SendBuffer, size: int) -> None:
+    """Count a write made while the buffer is full; abort the connection once more
+    than CHAT_SLOW_CONSUMER_BYTES may wait unsent."""
+    send_buffer.written_while_paused += size
+    unsent = send_buffer.unsent_at_most()
+    if unsent <= settings.CHAT_SLOW_CONSUMER_BYTES:
+        return
+    protocol.aborted_as_slow = True
+    client = getattr(protocol, "client_addr", None)
+    logger.warning(
+        "aborting a slow consumer: %d bytes unsent",
+        unsent,
+        extra={
+            "unsent_bytes": unsent,
+            "client": f"{client[0]}:{client[1]}" if client else None,
+        },
+    )
+    from chat.metrics import slow_consumer_disconnects
+
+    slow_consumer_disconnects.inc()
+    protocol.transport.abortConnection()
+
+
+def _expose_the_socket_to_the_consumer() -> None:
+    """Put the connection's Daphne protocol in the WebSocket scope under
+    `chat.transport`, for the direct fan-out (chat.layers)."""
+    from daphne.server import Server
+
+    original = Server.create_application
+
+    def create_application(self, protocol, scope):
+        if scope.get("type") == "websocket":
+            scope = {**scope, "chat.transport": protocol}
+        return original(self, protocol, scope)
+
+    Server.create_application = create_application
+
+
+def write_frame(protocol, frame: bytes) -> bool:
+    """Write a ready WebSocket frame to an open Daphne connection, bypassing the
+    per-message path; False when the connection is not open (nothing written)."""
+    if getattr(protocol, "aborted_as_slow", False):
+        return True  # being dropped: the client recovers with `since`
+    if protocol.state != protocol.STATE_OPEN or protocol.transport is None:
+        return False
+    protocol.transport.write(frame)
+    send_buffer = getattr(protocol, "send_buffer", None)
+    if send_buffer is not None and send_buffer.paused:
+        _count_while_paused(protocol, send_buffer, len(frame))
+    return True
+
+
+def _access_log_through_logging() -> None:
+    from daphne.access import AccessLogGenerator
+
+    access_logger = logging.getLogger("daphne.access")
+
+    def write_entry(
+        self, host, date, request, status=None, length=None, ident=None, user=None
+    ):
+        access_logger.info(
+            '%s "%s" %s %s',
+            host,
+            request,
+            status or "-",
+            length or "-",
+            extra={
+                "client": host,
+                "request": request,
+                "status_code": status,
+                "response_bytes": length,
+            },
+        )
+
+    AccessLogGenerator.write_entry = write_entry
+
+
+def _leave_request_bodies_to_django() -> None:
+    from daphne.http_protocol import WebRequest
+
+    original = WebRequest.__init__
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("parsePOSTFormSubmission", False)
+        original(self, *args, **kwargs)
+
+    WebRequest.__init__ = __init__
+
+
+def _close_sockets_on_shutdown() -> None:
+    from twisted.internet import reactor
+    from twisted.internet.defer import Deferred
+
+    def before_shutdown():
+        # Daphne's reactor is driven by an asyncio loop, and Twisted fires its
+        # shutdown triggers from a call scheduled on the reactor: the running loop
+        # is the one the consumers live on.
+        loop = asyncio.get_running_loop()
+        return Deferred.fromFuture(loop.create_task(close_all_sockets()))
+
+    reactor.addSystemEventTrigger("before", "shutdown", before_shutdown)
+
+
+async def close_all_sockets() -> None:
+    from chat.presence import registry
+
+    consumers = list(registry.consumers)
+    logger.info("shutting down: closing %d sockets with 1012", len(consumers))
+    results = await asyncio.gather(
+        *(consumer.shut_down(CLOSE_SERVICE_RESTART) for consumer in consumers),
+        return_exceptions=True,
+    )
+    for result in results:
+        if isinstance(result, Exception):
+            logger.warning("closing a socket at shutdown failed: %r", result)
+    await asyncio.sleep(SHUTDOWN_FLUSH_SECONDS)
+
+
+DEBUG_LEVELS = {"debug", "trace"}
+
+
+def _format_configuration_only_for_debug_lines() -> None:
+    """autobahn logs its whole configuration on every connection
+    (`self.log.debug("\\n{attrs}", attrs=pformat(...))` in `_connectionMade`) and
+    pretty-prints it before the call, whether or not debug lines are written: about
+    0.2 ms per connection. Its module's `pformat` is only used for debug lines, and
+    for `Timings.__str__` (timing tracking, which the server never turns on), so
+    that name is made to format only when autobahn's debug lines are on (txaio's
+    global level: autobahn's loggers follow it)."""
+    import txaio
+    from autobahn.websocket import protocol
+
+    pformat = protocol.pformat
+
+    def pformat_for_debug_lines(value, *args, **kwargs):
+        if txaio.get_global_log_level() in DEBUG_LEVELS:
+            return pformat(value, *args, **kwargs)
+        return "(not formatted: autobahn's debug logging is off)"
+
+    protocol.pformat = pformat_for_debug_lines

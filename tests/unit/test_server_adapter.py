@@ -1,0 +1,225 @@
+"""The server adapter's start-up check and its slow-consumer bookkeeping.
+
+The send-buffer tests drive a real Twisted transport (FileDescriptor, its write
+buffer and its producer calls) whose peer takes only what a test lets it, under a
+real Daphne WebSocketProtocol.
+"""
+
+import re
+from importlib import metadata
+from pathlib import Path
+from pprint import pformat
+
+import pytest
+from daphne.ws_protocol import WebSocketProtocol
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from twisted.internet.abstract import FileDescriptor
+from twisted.web.http import Request
+
+from chat import metrics
+from chatsite import server_adapter
+
+FRAME = b"\x81\x7e\x0f\xa0" + b"x" * 4000  # a 4000-byte text frame
+
+
+def test_the_installed_daphne_twisted_and_autobahn_are_accepted():
+    server_adapter.check_server_stack()  # raises otherwise
+
+
+def test_the_verified_versions_are_those_requirements_lock_pins():
+    lock = Path(settings.BASE_DIR, "requirements.lock").read_text()
+    for package, verified in server_adapter.VERIFIED_VERSIONS.items():
+        pinned = re.search(rf"^{package}==(\S+)", lock, re.MULTILINE)
+        assert pinned, f"{package} is not pinned in requirements.lock"
+        assert pinned[1] in verified, (
+            f"requirements.lock pins {package} {pinned[1]}: verify the server "
+            f"adapter with it and add it to VERIFIED_VERSIONS"
+        )
+
+
+def pretend_installed(monkeypatch, package: str, version: str) -> None:
+    real = metadata.version
+    monkeypatch.setattr(
+        metadata, "version", lambda name: version if name == package else real(name)
+    )
+
+
+def test_an_unverified_version_is_refused_naming_it_and_the_verified_one(
+    monkeypatch,
+):
+    pretend_installed(monkeypatch, "twisted", "99.1.0")
+    with pytest.raises(ImproperlyConfigured) as refused:
+        server_adapter.check_server_stack()
+    assert str(refused.value).startswith(
+        "twisted 99.1.0 is installed, but the server adapter "
+        "(chatsite/server_adapter.py) is verified only with twisted 26.10.0."
+    )
+
+
+def test_a_missing_method_is_refused_naming_it(monkeypatch):
+    monkeypatch.delattr(WebSocketProtocol, "serverSend")
+    with pytest.raises(ImproperlyConfigured) as refused:
+        server_adapter.check_server_stack()
+    assert str(refused.value) == (
+        "daphne 4.2.3 has no daphne.ws_protocol.WebSocketProtocol.serverSend, which "
+        "the server adapter (chatsite/server_adapter.py) relies on."
+    )
+
+
+def test_a_twisted_request_without_the_form_parsing_switch_is_refused(monkeypatch):
+    monkeypatch.setattr(Request, "__init__", lambda self, channel, queued=None: None)
+    with pytest.raises(ImproperlyConfigured, match="parsePOSTFormSubmission=..."):
+        server_adapter.check_server_stack()
+
+
+def test_install_refuses_an_unverified_version_before_patching_anything(
+    monkeypatch,
+):
+    # The test process has loaded Daphne (it is an installed app), as a server has.
+    monkeypatch.setattr(server_adapter, "_installed", False)
+    pretend_installed(monkeypatch, "autobahn", "1.0")
+    before = dict(vars(WebSocketProtocol))
+    with pytest.raises(ImproperlyConfigured, match="autobahn 1.0 is installed"):
+        server_adapter.install()
+    assert dict(vars(WebSocketProtocol)) == before
+
+
+class Pipe(FileDescriptor):
+    """A connected Twisted transport whose peer reads only what a test allows."""
+
+    connected = True
+
+    def __init__(self):
+        super().__init__(reactor=object())  # never asked to watch the socket
+        self.peer_reads = 0  # bytes the peer will take at the next doWrite
+        self.written = 0
+        self.aborted = False
+
+    def write(self, data):
+        self.written += len(data)
+        super().write(data)
+
+    def startWriting(self):
+        pass
+
+    def stopWriting(self):
+        pass
+
+    def writeSomeData(self, data):
+        taken = min(len(data), self.peer_reads)
+        self.peer_reads -= taken
+        return taken
+
+    def abortConnection(self):
+        self.aborted = True
+
+    def peer_reads_everything(self):
+        self.peer_reads = 1 << 30
+        self.doWrite()
+
+
+@pytest.fixture
+def connection():
+    protocol = WebSocketProtocol()
+    protocol.transport = Pipe()
+    protocol.state = protocol.STATE_OPEN
+    protocol.client_addr = ["127.0.0.1", 50000]  # as Daphne's onConnect sets it
+    server_adapter.watch_send_buffer(protocol)
+    return protocol
+
+
+def frames_until_aborted(protocol, limit: int = 1000) -> int:
+    for count in range(1, limit + 1):
+        assert server_adapter.write_frame(protocol, FRAME)
+        if protocol.transport.aborted:
+            return count
+    return 0
+
+
+def test_a_client_that_stops_reading_is_aborted_once_the_limit_may_be_unsent(
+    connection, caplog
+):
+    aborted_before = metrics.slow_consumer_disconnects.value
+    count = frames_until_aborted(connection)
+    # Paused past bufferSize (64 KiB, the 17th frame); from then every frame counts.
+    assert count * len(FRAME) > settings.CHAT_SLOW_CONSUMER_BYTES
+    assert (count - 1) * len(FRAME) <= settings.CHAT_SLOW_CONSUMER_BYTES
+    assert connection.aborted_as_slow
+    assert metrics.slow_consumer_disconnects.value == aborted_before + 1
+    [record] = caplog.records
+    unsent = 65536 + (count - 16) * len(FRAME)
+    assert record.getMessage() == f"aborting a slow consumer: {unsent} bytes unsent"
+    assert (record.unsent_bytes, record.client) == (unsent, "127.0.0.1:50000")
+    # Being dropped: taken, nothing more written.
+    written = connection.transport.written
+    assert server_adapter.write_frame(connection, FRAME)
+    assert connection.transport.written == written
+
+
+def test_messages_daphne_sends_count_in_bytes_too(connection, monkeypatch):
+    from autobahn.twisted.websocket import WebSocketServerFactory
+
+    # Daphne's own serverSend, wrapped by the adapter for this test only.
+    daphne_send = getattr(WebSocketProtocol.serverSend, "__wrapped__", None)
+    monkeypatch.setattr(
+        WebSocketProtocol, "serverSend", daphne_send or WebSocketProtocol.serverSend
+    )
+    server_adapter._watch_send_buffers()
+    connection.factory = WebSocketServerFactory()
+    connection._connectionMade()  # autobahn's per-connection state
+    connection.state = connection.STATE_OPEN
+    text = "é" * 2000  # 4000 bytes of UTF-8
+    count = 0
+    while not connection.transport.aborted and count < 1000:
+        connection.serverSend(text)
+        count += 1
+    # Paused on the 17th 4004-byte frame; then 4000 bytes a message.
+    assert 65536 + (count - 16) * 4000 > settings.CHAT_SLOW_CONSUMER_BYTES
+    assert 65536 + (count - 17) * 4000 <= settings.CHAT_SLOW_CONSUMER_BYTES
+    written = connection.transport.written
+    connection.serverSend(text)  # being dropped: nothing more written
+    assert connection.transport.written == written
+
+
+def test_a_client_that_keeps_up_is_never_aborted(connection):
+    for _ in range(1000):
+        assert server_adapter.write_frame(connection, FRAME)
+        connection.transport.peer_reads_everything()
+    assert not connection.transport.aborted
+
+
+def test_a_client_that_catches_up_between_bursts_starts_a_fresh_count(connection):
+    below_the_limit = settings.CHAT_SLOW_CONSUMER_BYTES // len(FRAME) - 5
+    for _ in range(3):
+        for _ in range(below_the_limit):
+            assert server_adapter.write_frame(connection, FRAME)
+        assert connection.send_buffer.paused
+        connection.transport.peer_reads_everything()  # the buffer drains: resumed
+    assert not connection.transport.aborted
+
+
+def test_a_frame_for_a_connection_that_is_not_open_is_not_written(connection):
+    connection.state = connection.STATE_CLOSING
+    assert not server_adapter.write_frame(connection, FRAME)
+    assert connection.transport.written == 0
+
+
+def test_autobahn_formats_its_configuration_only_when_its_debug_lines_are_on(
+    monkeypatch,
+):
+    import txaio
+    from autobahn.websocket import protocol
+
+    monkeypatch.setattr(protocol, "pformat", pformat)  # put back after the test
+    server_adapter._format_configuration_only_for_debug_lines()
+    configuration = [("autoPingInterval", 20, "WebSocketFactory")]
+    assert protocol.pformat(configuration) == (
+        "(not formatted: autobahn's debug logging is off)"
+    )
+    level = txaio.get_global_log_level()
+    txaio.set_global_log_level("debug")
+    try:
+        assert protocol.pformat(configuration) == pformat(configuration)
+    finally:
+        txaio.set_global_log_level(level)
