@@ -1,6 +1,7 @@
-"""The layer's direct fan-out (chat.layers) on a real Daphne: new messages written
-straight to idle, in-order sockets arrive once each, in id order, interleaved
-correctly with what goes through the consumers; the fan-out is really used."""
+"""The hub's direct writes (chat.delivery) on a real Daphne, through the server
+adapter's frame writer: new messages written straight to idle, in-order sockets
+arrive once each, in id order, interleaved correctly with what goes through the
+sockets' inboxes; the direct path is really used."""
 
 import asyncio
 import json
@@ -43,8 +44,8 @@ async def test_messages_fanned_out_directly_arrive_once_and_in_order(
         sockets.append(socket)
     before = await asyncio.to_thread(scrape, chat_server)
     sender, readers = sockets[0], sockets[1:]
-    # Sent back to back: the sender's consumer is busy storing most of the time
-    # (its copies go through its queue), the readers are idle (direct writes).
+    # Sent back to back: the readers are idle (direct writes); the sender's own
+    # copies interleave with its acknowledgements and repairs.
     for index in range(MESSAGES):
         frame = {"type": "message.send", "room": "general", "body": f"m{index}"}
         await sender.send(json.dumps({**frame, "client_id": f"c{index}"}))
