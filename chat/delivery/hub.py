@@ -204,7 +204,12 @@ class Hub:
                 logger.warning("the channel layer failed to deliver", exc_info=True)
                 await asyncio.sleep(RECEIVE_RETRY_SECONDS)
                 continue
-            self.fan_out(event)
+            try:
+                self.fan_out(event)
+            except Exception:
+                # A malformed event (say, from a server of another version during
+                # a rolling deploy) must not stop this process's deliveries.
+                logger.exception("an event could not be delivered: %r", event)
 
     def fan_out(self, event: dict) -> None:
         """Offer an event to every local socket it is for."""

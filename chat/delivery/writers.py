@@ -54,6 +54,8 @@ class AsgiWriter:
         if self.drainer is not None:
             await asyncio.shield(self.drainer)
         if not self.gone:
+            # Nothing may follow the close frame (ASGI), whoever writes next.
+            self.gone = True
             await self.send({"type": "websocket.close", "code": code})
 
     async def drain(self) -> None:

@@ -4,8 +4,9 @@ production, and a failing socket that does not stop the others."""
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 
-from chat import metrics, selectors, services
+from chat import events, metrics, selectors, services
 from chat.delivery.hub import hub
 from tests.layer import group_members
 from tests.sockets import frames_before_later_message, open_chat, receive, subscribe
@@ -109,3 +110,14 @@ async def test_a_message_committed_while_a_socket_subscribes_arrives_after_subsc
     assert await frames_before_later_message(general, ana, socket) == [[]]
     for each in (socket, watcher):
         await each.disconnect()
+
+
+async def test_a_malformed_event_does_not_stop_the_process_delivering(ana, bob):
+    """An event without the user it is for (as from a server of an older version
+    during a rolling deploy) is logged; the next one is delivered."""
+    socket = await open_chat(bob)
+    layer = get_channel_layer()
+    await layer.group_send(f"user.{bob.pk}", {"type": "chat.notify", "frame": "{}"})
+    await database_sync_to_async(events.user_notified)(user_id=bob.pk, data={"k": 1})
+    assert await receive(socket) == {"type": "notify", "data": {"k": 1}}
+    await socket.disconnect()
