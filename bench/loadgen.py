@@ -32,7 +32,9 @@ the worker's non-readers the server has let go (`non_readers_cut`, read from the
 kernel's TCP state, not from the socket).
 
 Clients are `bench/wsclient.py` protocols: the worker's own CPU use is reported with
-every answer so a run can show the load generator was not the bottleneck.
+every answer so a run can show the load generator was not the bottleneck, and so
+are the bytes its clients read during a phase (`wire_bytes`). With `deflate` in the
+config the clients offer permessage-deflate and inflate what comes compressed.
 """
 
 import argparse
@@ -174,6 +176,7 @@ class Worker:
             headers,
             self._hello_catcher(waiter_ready),
             self.on_close,
+            deflate=self.config.get("deflate", False),
         )
         client.user_data.update(
             index=index,
@@ -242,6 +245,7 @@ class Worker:
         self.phases[tag] = phase
         loop = asyncio.get_running_loop()
         cpu_start, wall_start = time.process_time(), time.time()
+        bytes_before = self.wire_bytes()
         errors_before = self.errors
         start_at = loop.time() + (command["start_at"] - time.time())
         seconds = command["seconds"]
@@ -283,7 +287,11 @@ class Worker:
             "non_reader_closes": self.non_reader_closes,
             "cpu_seconds": time.process_time() - cpu_start,
             "wall_seconds": time.time() - wall_start,
+            "wire_bytes": self.wire_bytes() - bytes_before,
         }
+
+    def wire_bytes(self) -> int:
+        return sum(c.received_bytes for c in self.clients if c is not None)
 
     async def send_messages(
         self, client, tag: str, rate: float, seconds: float, start_at: float

@@ -3,6 +3,8 @@
     .venv/bin/python bench/run.py all            # S1..S5, W1, W2, about 20 minutes
     .venv/bin/python bench/run.py s1 [--targets tutorial,ours] [--seconds 4]
     .venv/bin/python bench/run.py w1 --targets ours@ad9ff66,ours   # before/after
+    .venv/bin/python bench/run.py s1 --deflate \
+        --targets ours:CHAT_WEBSOCKET_COMPRESSION=0,ours:CHAT_WEBSOCKET_COMPRESSION=1
 
 Scenarios (docs/benchmarks.md has the details and the results):
   s1  fan-out: one room of 500 clients, one sender, a ladder of rates
@@ -37,8 +39,10 @@ uses breaks the old target, and its server log says so. The load generator and t
 harness are always this checkout's. Results carry the full target name.
 Every target gets a fresh server on a free loopback port, a Redis key prefix of its
 own (deleted afterwards) and the same load generator: `bench/loadgen.py` worker
-processes (lean hand-written WebSocket clients) steered over their stdin. Results
-print as tables and are written as JSON to bench/results/.
+processes (lean hand-written WebSocket clients) steered over their stdin. With
+`--deflate` the clients offer permessage-deflate (as browsers do) and inflate what
+comes compressed; every step reports the bytes the clients read per delivery.
+Results print as tables and are written as JSON to bench/results/.
 """
 
 import argparse
@@ -412,7 +416,9 @@ class LoadGenerator:
     """`workers` loadgen processes sharing the clients round-robin (so every room
     has clients in every worker)."""
 
-    def __init__(self, server: Server, clients: list[dict], workers: int):
+    def __init__(
+        self, server: Server, clients: list[dict], workers: int, deflate: bool = False
+    ):
         self.clients = clients
         self.count = min(workers, len(clients))
         self.processes = []
@@ -432,6 +438,7 @@ class LoadGenerator:
                 "port": server.port,
                 "clients": share,
                 "connect_concurrency": 100,
+                "deflate": deflate,
             }
             with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
                 json.dump(config, f)
@@ -657,6 +664,13 @@ def run_phase(
         ),
         "server_cpu_us_per_message": round(1e6 * server_cpu / sent_total, 1),
         "server_rss_mb": round(rss / 2**20, 1),
+        # What the clients read (frames and headers), per delivery: with --deflate,
+        # what permessage-deflate saved on the wire.
+        "wire_bytes_per_delivery": (
+            round(sum(a["wire_bytes"] for a in answers) / received, 1)
+            if received
+            else None
+        ),
         "loadgen_cpu_pct": round(
             100 * max(a["cpu_seconds"] / a["wall_seconds"] for a in answers), 1
         ),
@@ -707,7 +721,9 @@ class Session:
             self.cpu_idle, self.rss_idle = self.server.usage()
             specs = client_specs(self.server.kind, cookies, rooms, clients, non_readers)
             started = time.time()
-            self.load = LoadGenerator(self.server, specs, options.loadgen_workers)
+            self.load = LoadGenerator(
+                self.server, specs, options.loadgen_workers, options.deflate
+            )
             answers = self.load.read_all(timeout=600)
             self.connect_seconds = time.time() - started
             self.connected = sum(a["clients"] for a in answers)
@@ -815,7 +831,8 @@ def print_phase(target: str, p: dict, readers: bool = False) -> None:
         + f"  ack p50 {p['ack_p50_ms']!s:>6}  p99 {p['ack_p99_ms']!s:>7} ms"
         + (f"  stored {p['stored']}/{p['messages']}" if "stored" in p else "")
         + f"  server {p['server_cpu_pct']:>5}% "
-        f"({p['server_cpu_us_per_delivery']} us/deliv)  loadgen"
+        f"({p['server_cpu_us_per_delivery']} us/deliv, "
+        f"{p['wire_bytes_per_delivery']} B/deliv)  loadgen"
         f" {p['loadgen_cpu_pct']:>5}%  {'clean' if p['clean'] else 'NOT CLEAN'}"
         + (f" errors={p['errors']} {p['error_sample'][:80]}" if p["errors"] else "")
         + (f" closes={p['unexpected_closes']}" if p["unexpected_closes"] else "")
@@ -1190,6 +1207,12 @@ def main() -> None:
         "--w2-levels",
         default="200,400,600,800,1000,1200,1500",
         help="messages per second over the 8 senders of the one room",
+    )
+    parser.add_argument(
+        "--deflate",
+        action="store_true",
+        help="clients offer permessage-deflate (compare ours:CHAT_WEBSOCKET_COMPRESSION"
+        "=0 and =1)",
     )
     parser.add_argument("--keep-db", action="store_true")
     options = parser.parse_args()

@@ -5,8 +5,10 @@ queue, a decode); at tens of thousands of deliveries a second that alone would f
 core and the load generator would measure itself. Here the handshake is written by
 hand and frames are parsed in a loop straight out of the read buffer; a text frame
 is handed over as bytes, with the time its chunk arrived. Only what a benchmark
-client needs: no extensions, no fragmented messages from the server (the servers
-under test send each frame whole), pongs for pings, close replies.
+client needs: no fragmented messages from the server (the servers under test send
+each frame whole), pongs for pings, close replies, and on request (`deflate`) an
+offer of permessage-deflate (RFC 7692): compressed frames are inflated before they
+are handed over; what the client sends is never compressed (which is allowed).
 """
 
 import asyncio
@@ -14,6 +16,7 @@ import base64
 import os
 import socket
 import time
+import zlib
 
 OP_TEXT = 0x1
 OP_CLOSE = 0x8
@@ -22,6 +25,8 @@ OP_PONG = 0xA
 # Linux TCP states (include/net/tcp_states.h): after a reset, after the peer's FIN.
 TCP_CLOSE = 7
 TCP_CLOSE_WAIT = 8
+RSV1 = 0x40  # a compressed message (permessage-deflate)
+DEFLATE_TRAILER = b"\x00\x00\xff\xff"  # removed by the sender (RFC 7692 7.2.1)
 
 
 def client_frame(opcode: int, payload: bytes) -> bytes:
@@ -45,8 +50,18 @@ class WebSocketClient(asyncio.Protocol):
     frame; `on_close(client)` is called once when the connection ends."""
 
     def __init__(
-        self, *, host: str, port: int, path: str, headers: dict, on_text, on_close=None
+        self,
+        *,
+        host: str,
+        port: int,
+        path: str,
+        headers: dict,
+        on_text,
+        on_close=None,
+        deflate: bool = False,
     ):
+        if deflate:
+            headers = {**headers, "Sec-WebSocket-Extensions": "permessage-deflate"}
         self.request = self._request(host, port, path, headers)
         self.on_text = on_text
         self.on_close = on_close
@@ -57,6 +72,11 @@ class WebSocketClient(asyncio.Protocol):
         self.close_code: int | None = None
         self.opened: asyncio.Future = asyncio.get_running_loop().create_future()
         self.user_data: dict = {}
+        self.received_bytes = 0  # everything read from the socket, headers included
+        # With permessage-deflate from a server that keeps its context between
+        # messages, one inflater for the connection; None: a fresh one per message
+        # (`server_no_context_takeover`: nothing held between messages).
+        self.inflater = None
 
     @staticmethod
     def _request(host: str, port: int, path: str, headers: dict) -> bytes:
@@ -79,6 +99,7 @@ class WebSocketClient(asyncio.Protocol):
         transport.write(self.request)
 
     def data_received(self, data: bytes):
+        self.received_bytes += len(data)
         buffer = self.buffer
         buffer += data
         if not self.open:
@@ -91,6 +112,11 @@ class WebSocketClient(asyncio.Protocol):
                     self.opened.set_exception(ConnectionError(status.decode()))
                 self.transport.close()
                 return
+            head = bytes(buffer[:end]).lower()
+            if b"permessage-deflate" in head and (
+                b"server_no_context_takeover" not in head
+            ):
+                self.inflater = zlib.decompressobj(-zlib.MAX_WBITS)
             del buffer[: end + 4]
             self.open = True
             if not self.opened.done():
@@ -117,6 +143,9 @@ class WebSocketClient(asyncio.Protocol):
             payload = bytes(buffer[position + header : end])
             position = end
             if opcode == OP_TEXT:
+                if first & RSV1:
+                    inflater = self.inflater or zlib.decompressobj(-zlib.MAX_WBITS)
+                    payload = inflater.decompress(payload + DEFLATE_TRAILER)
                 self.on_text(self, payload, arrived_at)
             elif opcode == OP_PING:
                 self.transport.write(client_frame(OP_PONG, payload))
@@ -182,6 +211,7 @@ async def connect(
     on_text,
     on_close=None,
     timeout: float = 30,
+    deflate: bool = False,
 ) -> WebSocketClient:
     loop = asyncio.get_running_loop()
     _, client = await asyncio.wait_for(
@@ -193,6 +223,7 @@ async def connect(
                 headers=headers,
                 on_text=on_text,
                 on_close=on_close,
+                deflate=deflate,
             ),
             host,
             port,

@@ -20,6 +20,12 @@ What the chat needs from its server that Daphne does not do by itself:
 - Direct writes: the connection's protocol is put in the WebSocket scope
   (`chat.transport`) so that the layer's direct fan-out can write a ready frame
   to it (`write_frame`), with the same slow-consumer check.
+- Compression: autobahn declines every permessage-deflate offer unless told how to
+  accept one. With CHAT_WEBSOCKET_COMPRESSION on, an offer is accepted with
+  `server_no_context_takeover` in the answer, so that one compressed frame per
+  event serves every connection (chat.delivery.frames builds it), and
+  `deflate_window_bits` tells the writer what a connection negotiated. What the
+  client compresses autobahn inflates, within the same 64 KiB message limit.
 - Request bodies are Django's: Twisted parses every POSTed form or multipart body
   into `request.args` before Daphne sees the request (Daphne never reads them), and
   answers a multipart body it cannot parse with a bare 400 that the application
@@ -120,6 +126,27 @@ RELIED_ON = (
     Requirement("autobahn.websocket.protocol", "WebSocketProtocol.STATE_OPEN"),
     Requirement("autobahn.websocket.protocol", "pformat"),
     Requirement(
+        "autobahn.websocket.protocol",
+        "WebSocketServerFactory.setProtocolOptions",
+        "perMessageCompressionAccept",
+    ),
+    # Also relied on, but set on instances (invisible here): an offer's
+    # `accept_no_context_takeover`, `accept_max_window_bits` and
+    # `request_max_window_bits`, PerMessageDeflate's `server_max_window_bits`
+    # (tests/unit/test_server_adapter.py builds real ones) and a connection's
+    # `websocket_extensions_in_use` (tests/processes/test_compression.py).
+    Requirement(
+        "autobahn.websocket.compress",
+        "PerMessageDeflateOffer",
+        "request_no_context_takeover",
+    ),
+    Requirement(
+        "autobahn.websocket.compress",
+        "PerMessageDeflateOfferAccept",
+        "request_max_window_bits",
+    ),
+    Requirement("autobahn.websocket.compress", "PerMessageDeflate"),
+    Requirement(
         "autobahn.twisted.websocket", "WebSocketAdapterProtocol.registerProducer"
     ),
     Requirement("txaio", "get_global_log_level"),
@@ -176,6 +203,8 @@ def install() -> None:
         return
     _installed = True
     _close_properly_on_protocol_errors()
+    if settings.CHAT_WEBSOCKET_COMPRESSION:
+        _accept_permessage_deflate()
     _allow_server_close_codes()
     _watch_send_buffers()
     _expose_the_socket_to_the_consumer()
@@ -206,6 +235,74 @@ def _close_properly_on_protocol_errors() -> None:
         original(self, *args, **kwargs)
 
     WebSocketFactory.setProtocolOptions = setProtocolOptions
+
+
+# The client-to-server window asked for when the client lets the server choose
+# (browsers and the websockets library do): autobahn keeps an inflater for each
+# connection that has sent a compressed message, about 40 KB with 15 bits and 8 KB
+# with 10, and the client's frames are short JSON commands, which a 1 KiB window
+# compresses about as well.
+CLIENT_WINDOW_BITS = 10
+
+
+def accept_permessage_deflate(offers: list):
+    """autobahn's `perMessageCompressionAccept`: accept the client's first
+    permessage-deflate offer (None: no compression). The answer carries
+    `server_no_context_takeover` even when the client did not ask for it (RFC 7692
+    7.1.1.1): every message is compressed on its own, so one compressed frame
+    serves every connection with the same window size, and the client need not
+    keep a window between messages. A `server_max_window_bits` the client asks
+    for is kept (the frame is then compressed with that window)."""
+    from autobahn.websocket.compress import (
+        PerMessageDeflateOffer,
+        PerMessageDeflateOfferAccept,
+    )
+
+    for offer in offers:
+        if not isinstance(offer, PerMessageDeflateOffer):
+            continue  # another compression (bzip2, snappy): not ours
+        # autobahn answers `server_no_context_takeover` when the offer asked for
+        # it: the same offer, asking for it.
+        answered = PerMessageDeflateOffer(
+            accept_no_context_takeover=offer.accept_no_context_takeover,
+            accept_max_window_bits=offer.accept_max_window_bits,
+            request_no_context_takeover=True,
+            request_max_window_bits=offer.request_max_window_bits,
+        )
+        return PerMessageDeflateOfferAccept(
+            answered,
+            request_max_window_bits=(
+                CLIENT_WINDOW_BITS if offer.accept_max_window_bits else 0
+            ),
+        )
+    return None
+
+
+def _accept_permessage_deflate() -> None:
+    from daphne.ws_protocol import WebSocketFactory
+
+    original = WebSocketFactory.setProtocolOptions
+
+    def setProtocolOptions(self, *args, **kwargs):
+        kwargs.setdefault("perMessageCompressionAccept", accept_permessage_deflate)
+        original(self, *args, **kwargs)
+
+    WebSocketFactory.setProtocolOptions = setProtocolOptions
+
+
+def deflate_window_bits(protocol) -> int | None:
+    """For an open connection, the server-to-client window size (9-15) it
+    negotiated for permessage-deflate, or 0 when it takes plain frames; None when
+    it is not open (the handshake, which negotiates it, is over once the consumer
+    has accepted)."""
+    from autobahn.websocket.compress import PerMessageDeflate
+
+    if protocol.state != protocol.STATE_OPEN:
+        return None
+    for extension in protocol.websocket_extensions_in_use:
+        if isinstance(extension, PerMessageDeflate):
+            return extension.server_max_window_bits
+    return 0
 
 
 def _allow_server_close_codes() -> None:

@@ -7,7 +7,8 @@
   from the database, catch-up notices; a socket that fails never stops the others.
 - `writers`: how a ready frame reaches the connection (the server adapter's direct
   writer under Daphne, the ASGI `send` in order anywhere else).
-- `frames`: the WebSocket frame, built once per event.
+- `frames`: the WebSocket frame, built once per event, and its permessage-deflate
+  variant for the connections that negotiated it.
 
 Who is online is `chat.presence`'s; what a frame means is the consumer's.
 """

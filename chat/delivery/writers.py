@@ -3,8 +3,9 @@
 Every frame a socket gets (its own answers and what the hub fans out) goes through
 its writer, so there is one order per connection. Under Daphne the server adapter
 writes the frame built once per event straight to the connection (no per-socket
-encoding); under any other ASGI server, and the tests' communicator, the text goes
-through the ASGI `send`, in order, from one drain task.
+encoding), compressed when the connection negotiated permessage-deflate; under any
+other ASGI server, and the tests' communicator, the text goes through the ASGI
+`send`, in order, from one drain task.
 """
 
 import asyncio
@@ -23,11 +24,23 @@ class DirectWriter:
     def __init__(self, connection, send):
         self.connection = connection
         self.send = send
+        # permessage-deflate's server window size, 0 for plain frames; None until
+        # the first write. The writer is made before the handshake, which negotiates
+        # it, and nothing is written before the consumer accepts, which ends the
+        # handshake.
+        self.deflate_window_bits: int | None = None
 
     def write(self, wire: Wire) -> None:
+        window_bits = self.deflate_window_bits
+        if window_bits is None:
+            window_bits = server_adapter.deflate_window_bits(self.connection)
+            if window_bits is None:
+                return  # the connection is not open: nothing can be written
+            self.deflate_window_bits = window_bits
+        frame = wire.deflated_frame(window_bits) if window_bits else wire.frame
         # False: the connection is no longer open. Nothing was written, and the
         # disconnect that follows cleans the socket up.
-        server_adapter.write_frame(self.connection, wire.frame)
+        server_adapter.write_frame(self.connection, frame)
 
     async def close(self, code: int) -> None:
         await self.send({"type": "websocket.close", "code": code})

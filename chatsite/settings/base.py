@@ -349,6 +349,11 @@ CHAT_FLOOD_MAX_ERRORS = env_int("CHAT_FLOOD_MAX_ERRORS", 20)
 CHAT_FLOOD_WINDOW_SECONDS = env_int("CHAT_FLOOD_WINDOW_SECONDS", 10)
 # A frame larger than this (in UTF-8 bytes) closes the socket with 1009.
 CHAT_MAX_FRAME_BYTES = 64 * 1024
+# permessage-deflate (RFC 7692) for clients that offer it (every browser does).
+# Each event is compressed once per process, whatever the number of sockets, and
+# message.new frames shrink by a third or more (bench/compression.py); `0` turns
+# the negotiation off (plain frames for everyone).
+CHAT_WEBSOCKET_COMPRESSION = env_bool("CHAT_WEBSOCKET_COMPRESSION", True)
 # Events waiting for one socket's consumer (while it writes history, or behind a
 # gap) before new messages and relays for it are dropped: it is then far behind, and
 # its messages come back from the database (chat.delivery.sockets).

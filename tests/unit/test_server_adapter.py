@@ -94,10 +94,12 @@ class Pipe(FileDescriptor):
         super().__init__(reactor=object())  # never asked to watch the socket
         self.peer_reads = 0  # bytes the peer will take at the next doWrite
         self.written = 0
+        self.frames: list[bytes] = []  # every write, as written
         self.aborted = False
 
     def write(self, data):
         self.written += len(data)
+        self.frames.append(data)
         super().write(data)
 
     def startWriting(self):
@@ -223,3 +225,122 @@ def test_autobahn_formats_its_configuration_only_when_its_debug_lines_are_on(
         assert protocol.pformat(configuration) == pformat(configuration)
     finally:
         txaio.set_global_log_level(level)
+
+
+# ---- permessage-deflate ------------------------------------------------------------
+
+
+def offer_of(header: str):
+    """autobahn's parse of a client's permessage-deflate offer (the header value)."""
+    from autobahn.websocket.compress import PerMessageDeflateOffer
+
+    name, *parameters = [part.strip() for part in header.split(";")]
+    assert name == "permessage-deflate"
+    params = {}
+    for parameter in parameters:
+        key, _, value = parameter.partition("=")
+        params[key] = [value or True]
+    return PerMessageDeflateOffer.parse(params)
+
+
+@pytest.mark.parametrize(
+    ("offered", "answered"),
+    [
+        # Chrome's and the websockets library's offer
+        (
+            "permessage-deflate; client_max_window_bits",
+            "permessage-deflate; server_no_context_takeover; client_max_window_bits=10",
+        ),
+        # Firefox's and Safari's
+        ("permessage-deflate", "permessage-deflate; server_no_context_takeover"),
+        (
+            "permessage-deflate; server_no_context_takeover; server_max_window_bits=12",
+            "permessage-deflate; server_no_context_takeover; server_max_window_bits=12",
+        ),
+    ],
+)
+def test_a_deflate_offer_is_answered_without_server_context_takeover(offered, answered):
+    accept = server_adapter.accept_permessage_deflate([offer_of(offered)])
+    assert accept.get_extension_string() == answered
+
+
+def test_the_negotiated_server_window_is_the_one_the_client_asked_for():
+    from autobahn.websocket.compress import PerMessageDeflate
+
+    for offered, window_bits in [
+        ("permessage-deflate; server_max_window_bits=11", 11),
+        ("permessage-deflate; client_max_window_bits", 15),
+    ]:
+        accept = server_adapter.accept_permessage_deflate([offer_of(offered)])
+        extension = PerMessageDeflate.create_from_offer_accept(True, accept)
+        assert (
+            extension.server_max_window_bits,
+            extension.server_no_context_takeover,
+        ) == (
+            window_bits,
+            True,
+        )
+
+
+def test_only_deflate_offers_are_accepted():
+    from autobahn.websocket.compress import PerMessageBzip2Offer
+
+    assert server_adapter.accept_permessage_deflate([PerMessageBzip2Offer()]) is None
+    assert server_adapter.accept_permessage_deflate([]) is None
+
+
+def negotiated(connection, offered: str | None):
+    """The connection as autobahn leaves it after a handshake with this offer."""
+    from autobahn.websocket.compress import PerMessageDeflate
+
+    connection.websocket_extensions_in_use = []
+    if offered is not None:
+        accept = server_adapter.accept_permessage_deflate([offer_of(offered)])
+        connection.websocket_extensions_in_use.append(
+            PerMessageDeflate.create_from_offer_accept(True, accept)
+        )
+    return connection
+
+
+def test_the_writer_learns_what_the_connection_negotiated(connection):
+    assert server_adapter.deflate_window_bits(negotiated(connection, None)) == 0
+    offered = "permessage-deflate; server_max_window_bits=12"
+    assert server_adapter.deflate_window_bits(negotiated(connection, offered)) == 12
+    connection.state = connection.STATE_CONNECTING  # handshake not over: unknown
+    assert server_adapter.deflate_window_bits(connection) is None
+
+
+def test_a_deflate_connection_is_written_the_compressed_frame(connection):
+    from chat.delivery.frames import Wire
+    from chat.delivery.writers import DirectWriter
+
+    text = '{"type":"message.new","body":"' + "hello " * 40 + '"}'
+    writer = DirectWriter(negotiated(connection, "permessage-deflate"), send=None)
+    wire = Wire(text)
+    writer.write(wire)
+    assert connection.transport.frames == [wire.deflated_frame(15)]
+    assert connection.transport.frames[0][0] == 0xC1  # RSV1
+
+
+def test_a_plain_connection_is_written_the_plain_frame(connection):
+    from chat.delivery.frames import Wire
+    from chat.delivery.writers import DirectWriter
+
+    text = '{"type":"message.new","body":"' + "hello " * 40 + '"}'
+    writer = DirectWriter(negotiated(connection, None), send=None)
+    writer.write(Wire(text))
+    assert connection.transport.frames == [Wire(text).frame]
+
+
+def test_nothing_is_written_before_the_handshake_is_over(connection):
+    from chat.delivery.frames import Wire
+    from chat.delivery.writers import DirectWriter
+
+    connection.state = connection.STATE_CONNECTING
+    writer = DirectWriter(connection, send=None)
+    writer.write(Wire("{}"))
+    assert connection.transport.frames == []
+    # Learned once open, not before.
+    negotiated(connection, "permessage-deflate").state = connection.STATE_OPEN
+    writer.write(Wire("x" * 200))
+    assert connection.transport.frames[0][0] == 0xC1
