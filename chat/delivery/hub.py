@@ -224,7 +224,11 @@ class Hub:
         if not sockets:
             return
         frame = event.get("frame")
-        wire = Wire(frame) if frame is not None else None
+        wire = None
+        if frame is not None:
+            # Built once for every socket here, those that take the event later from
+            # their inbox included (each would otherwise encode and compress again).
+            wire = event["wire"] = Wire(frame)
         for socket in tuple(sockets):
             try:
                 socket.offer(event, wire)

@@ -37,6 +37,13 @@ DROPPABLE = {MESSAGE_CREATED, *ROOM_RELAYS, *USER_RELAYS}
 HISTORY_BATCH = 500
 
 
+def wire_of(event: dict) -> Wire:
+    """The event's frame as the hub built it for every local socket, or built now
+    (an event that did not come through the hub: the sender's own, unbroadcast)."""
+    wire = event.get("wire")
+    return wire if wire is not None else Wire(event["frame"])
+
+
 @dataclass(slots=True)
 class Subscription:
     room: Room
@@ -125,10 +132,10 @@ class SocketDelivery:
             return True
         if kind in ROOM_RELAYS:
             if self.wants_relay(event):
-                self.writer.write(Wire(event["frame"]))
+                self.writer.write(wire_of(event))
             return True
         if kind in USER_RELAYS:
-            self.writer.write(Wire(event["frame"]))
+            self.writer.write(wire_of(event))
             return True
         return False
 
@@ -181,7 +188,7 @@ class SocketDelivery:
             # fetch it from the database so delivery stays gapless and in order.
             metrics.layer_gaps_repaired.inc()
             await self.deliver_from_history(subscription, up_to_id=event["prev_id"])
-        self.write_live(subscription, event, Wire(event["frame"]))
+        self.write_live(subscription, event, wire_of(event))
 
     def write_live(self, subscription: Subscription, event: dict, wire: Wire) -> None:
         self.writer.write(wire)
