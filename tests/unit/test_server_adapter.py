@@ -344,3 +344,136 @@ def test_nothing_is_written_before_the_handshake_is_over(connection):
     negotiated(connection, "permessage-deflate").state = connection.STATE_OPEN
     writer.write(Wire("x" * 200))
     assert connection.transport.frames[0][0] == 0xC1
+
+
+class WritabilityWatch:
+    """The reactor of a real Twisted TCP connection in these tests: it records
+    which connections asked to be told when their socket is writable."""
+
+    def __init__(self):
+        self.writers = set()
+
+    def addWriter(self, connection):
+        self.writers.add(connection)
+
+    def removeWriter(self, connection):
+        self.writers.discard(connection)
+
+    def addReader(self, connection):
+        pass
+
+    def removeReader(self, connection):
+        pass
+
+
+@pytest.fixture
+def tcp_connection():
+    """An open Daphne WebSocketProtocol on Twisted's own accepted-TCP-connection
+    transport, over a real loopback TCP connection: `peer` is the client's end."""
+    import socket
+
+    from twisted.internet.tcp import Server
+
+    with socket.create_server(("127.0.0.1", 0)) as listening:
+        peer = socket.socket()
+        # Small kernel buffers, so that a test can fill them.
+        peer.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        peer.connect(listening.getsockname())
+        server_side, _ = listening.accept()
+        server_side.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+    reactor = WritabilityWatch()
+    protocol = WebSocketProtocol()
+    protocol.transport = Server(
+        server_side, protocol, ("127.0.0.1", 50000), None, 1, reactor
+    )
+    protocol.state = protocol.STATE_OPEN
+    protocol.client_addr = ["127.0.0.1", 50000]
+    server_adapter.watch_send_buffer(protocol)
+    peer.setblocking(False)
+    yield protocol, peer, reactor
+    peer.close()
+    server_side.close()
+
+
+def read_all(peer) -> bytes:
+    received = b""
+    while True:
+        try:
+            chunk = peer.recv(1 << 20)
+        except BlockingIOError:
+            return received
+        received += chunk
+
+
+def test_a_frame_for_an_idle_connection_is_sent_at_once(tcp_connection):
+    protocol, peer, reactor = tcp_connection
+    assert server_adapter.write_frame(protocol, FRAME)
+    # On the wire already, with no writability callback asked for.
+    assert read_all(peer) == FRAME
+    assert reactor.writers == set()
+
+
+def test_a_frame_queues_behind_what_twisted_has_not_sent_yet(tcp_connection):
+    protocol, peer, reactor = tcp_connection
+    transport = protocol.transport
+    transport.write(b"earlier")  # as autobahn writes its own frames
+    assert server_adapter.write_frame(protocol, FRAME)
+    assert read_all(peer) == b""  # nothing jumped ahead
+    assert reactor.writers == {transport}
+    transport.doWrite()  # the loop's turn: Twisted sends, in order
+    assert read_all(peer) == b"earlier" + FRAME
+    assert reactor.writers == set()
+    # Drained: the next frame goes at once again.
+    assert server_adapter.write_frame(protocol, b"\x81\x02hi")
+    assert read_all(peer) == b"\x81\x02hi"
+
+
+def test_what_the_kernel_does_not_take_is_left_to_twisted_in_order(
+    tcp_connection, settings
+):
+    settings.CHAT_SLOW_CONSUMER_BYTES = 10 << 20  # a slow reader, not one to drop
+    protocol, peer, reactor = tcp_connection
+    transport = protocol.transport
+    # A frame larger than the kernel buffers of both ends (the kernel takes part
+    # of it), then small ones.
+    payload = bytes(range(256)) * 2000
+    big = b"\x82\x7f" + len(payload).to_bytes(8, "big") + payload
+    frames = [big] + [b"\x81\x7e\x0f\xa0" + bytes([i]) * 4000 for i in range(50)]
+    for frame in frames:
+        assert server_adapter.write_frame(protocol, frame)
+    assert reactor.writers == {transport}  # the rest waits in Twisted's buffer
+    received = read_all(peer)
+    assert 0 < len(received) < len(b"".join(frames))
+    while reactor.writers:
+        transport.doWrite()
+        received += read_all(peer)
+    assert received == b"".join(frames)
+
+
+def test_a_closing_connection_is_never_written_to_directly(tcp_connection):
+    protocol, peer, reactor = tcp_connection
+    transport = protocol.transport
+    transport.loseConnection()  # Twisted closes once its buffer has drained
+    assert server_adapter.write_frame(protocol, FRAME)
+    assert read_all(peer) == b""
+
+
+def test_a_tls_connection_is_never_written_to_directly(tcp_connection):
+    protocol, peer, reactor = tcp_connection
+    transport = protocol.transport
+    transport.TLS = True  # started TLS: the bytes must go through the encryption
+    encrypted = []
+    transport.write = encrypted.append
+    assert server_adapter.write_frame(protocol, FRAME)
+    assert encrypted == [FRAME]
+    assert read_all(peer) == b""
+
+
+def test_twisted_without_its_buffer_fields_is_refused(monkeypatch):
+    monkeypatch.setattr(server_adapter, "BUFFER_FIELDS", ("dataBuffer", "_unsentLen"))
+    with pytest.raises(ImproperlyConfigured) as refused:
+        server_adapter.check_server_stack()
+    assert str(refused.value) == (
+        "twisted 26.10.0 has no FileDescriptor._unsentLen on a connection, which the "
+        "server adapter (chatsite/server_adapter.py) relies on."
+    )
