@@ -14,6 +14,7 @@ anyway is closed by the socket's flood rule, 4429).
 import math
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -105,7 +106,11 @@ async def check_send_async(user) -> None:
     if isinstance(backend, RedisCache):
         from chat import loop_clients
 
-        script = loop_clients.redis().register_script(GCRA_SCRIPT)
+        client = loop_clients.redis()
+        script = _loop_scripts.get(client)
+        if script is None:
+            # Made once per client: registering hashes the script.
+            script = _loop_scripts[client] = client.register_script(GCRA_SCRIPT)
         answer = await script(*_script_arguments(backend, limits, now))
         refusal = _refusal_from_script(answer)
     elif isinstance(backend, LocMemCache):
@@ -158,14 +163,35 @@ def _check(user, *, kind: str) -> None:
     now = _now_microseconds()
     backend = caches["default"]
     if isinstance(backend, RedisCache):
-        # The cache's own client and key prefix; EVALSHA, loading the script first
-        # only when this Redis has not seen it yet.
-        client = backend._cache.get_client(write=True)
-        script = client.register_script(GCRA_SCRIPT)
+        # The cache's server and key prefix; EVALSHA, loading the script first only
+        # when this Redis has not seen it yet.
+        script = _sync_script(settings.CACHES["default"]["LOCATION"])
         refusal = _refusal_from_script(script(*_script_arguments(backend, limits, now)))
     else:
         refusal = _spend_in_process(backend, limits, now)
     _raise_if_refused(kind=kind, limits=limits, refusal=refusal)
+
+
+# The send-rate script, registered once per Redis client: on each event loop's
+# client (chat.loop_clients) and on one thread-safe client per cache location (a
+# client of our own: the cache backend keeps its client private).
+_loop_scripts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_sync_scripts: dict[str, object] = {}
+_sync_scripts_lock = threading.Lock()
+
+
+def _sync_script(location: str | list[str]):
+    # Django's RedisCache writes to the first of several servers.
+    url = location if isinstance(location, str) else location[0]
+    url = url.split(",")[0]
+    with _sync_scripts_lock:
+        script = _sync_scripts.get(url)
+        if script is None:
+            import redis
+
+            client = redis.Redis.from_url(url, socket_timeout=15)
+            script = _sync_scripts[url] = client.register_script(GCRA_SCRIPT)
+        return script
 
 
 def _script_arguments(backend, limits: list[_Limit], now: int):
