@@ -131,7 +131,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.closing = False
         self.cleaned_up = False
         self.typing_sent_at = float("-inf")
-        self.error_times: deque[float] = deque()
+        # When this socket's recent error frames were sent (made on the first: most
+        # sockets never get one, and an empty deque costs 600 bytes).
+        self.error_times: deque[float] | None = None
         self.heartbeat_timer: asyncio.TimerHandle | None = None
         self.heartbeat_close_task: asyncio.Task | None = None
         self.counted_open = False  # in the open-socket gauge
@@ -472,6 +474,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if code in NOT_FLOODING:
             return
         now = time.monotonic()
+        if self.error_times is None:
+            self.error_times = deque()
         self.error_times.append(now)
         while (
             self.error_times

@@ -120,3 +120,34 @@ async def test_the_end_of_the_socket_is_never_dropped(settings):
     delivery.enqueue({"type": "chat.notify", "user_id": 1, "frame": "{}"})
     delivery.enqueue({"type": "chat.credentials.ended", "code": "unauthenticated"})
     assert delivery.queued == 2
+
+
+async def test_the_inbox_hands_out_events_in_order_to_a_task_that_waits():
+    import asyncio
+
+    from chat.delivery.sockets import Inbox
+
+    inbox = Inbox()
+    getting = asyncio.ensure_future(inbox.get())
+    await asyncio.sleep(0)  # the task waits on an empty inbox
+    assert not getting.done()
+    inbox.put_nowait({"n": 1})
+    inbox.put_nowait({"n": 2})
+    assert await getting == {"n": 1}
+    assert await inbox.get() == {"n": 2}
+    assert inbox.empty() and inbox.waiter is None
+
+
+async def test_an_inbox_get_cancelled_after_the_wake_up_loses_nothing():
+    import asyncio
+
+    from chat.delivery.sockets import Inbox
+
+    inbox = Inbox()
+    getting = asyncio.ensure_future(inbox.get())
+    await asyncio.sleep(0)
+    inbox.put_nowait({"n": 1})  # wakes the waiter...
+    getting.cancel()  # ...which is cancelled before it runs (a socket ending)
+    with pytest.raises(asyncio.CancelledError):
+        await getting
+    assert inbox.get_nowait() == {"n": 1}  # still there for whoever reads next
