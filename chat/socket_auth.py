@@ -12,15 +12,15 @@ Django's own `get_user`, on the database threads.
 """
 
 import logging
+from importlib import import_module
 from types import SimpleNamespace
 
 import psycopg
-from channels.auth import AuthMiddleware
-from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import AnonymousUser
+from django.http import parse_cookie
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from psycopg_pool import PoolTimeout
@@ -130,12 +130,28 @@ async def _user_from_database_session(session_key: str):
     return None
 
 
-class SocketAuthMiddleware(AuthMiddleware):
-    """Channels' AuthMiddleware with `user_for_scope` deciding the user."""
+class SocketAuthMiddleware:
+    """ASGI middleware for sockets: the handshake's cookies (`scope["cookies"]`), its
+    session (`scope["session"]`, loaded on first use) and its user
+    (`scope["user"]`, by `user_for_scope`), in one layer.
 
-    async def resolve_scope(self, scope):
-        scope["user"]._wrapped = await user_for_scope(scope)
+    What Channels' CookieMiddleware, SessionMiddleware and AuthMiddleware put in the
+    scope, without their three layers: every layer's coroutine and copy of the scope
+    lives as long as the socket (about 2.5 KiB of each idle socket's memory). For
+    a socket their session wrapper does nothing more: it saves a session only with
+    an HTTP response."""
 
+    def __init__(self, inner):
+        self.inner = inner
 
-def SocketAuthMiddlewareStack(inner):  # noqa: N802 (named like Channels' own)
-    return CookieMiddleware(SessionMiddleware(SocketAuthMiddleware(inner)))
+    async def __call__(self, scope, receive, send):
+        cookies = {}
+        for name, value in scope.get("headers", ()):
+            if name == b"cookie":  # the first, as Channels and Django read it
+                cookies = parse_cookie(value.decode("latin1"))
+                break
+        session_store = import_module(settings.SESSION_ENGINE).SessionStore
+        session = session_store(cookies.get(settings.SESSION_COOKIE_NAME))
+        scope = {**scope, "cookies": cookies, "session": session}
+        scope["user"] = await user_for_scope(scope)
+        return await self.inner(scope, receive, send)

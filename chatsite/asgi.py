@@ -17,7 +17,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
-from chat.socket_auth import SocketAuthMiddlewareStack  # noqa: E402
+from chat.socket_auth import SocketAuthMiddleware  # noqa: E402
 from chatsite import server_adapter  # noqa: E402
 from chatsite.client_address import ClientAddressMiddleware  # noqa: E402
 from chatsite.origins import SiteOriginValidator  # noqa: E402
@@ -27,7 +27,7 @@ application = ClientAddressMiddleware(
         {
             "http": django_asgi_app,
             "websocket": SiteOriginValidator(
-                SocketAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+                SocketAuthMiddleware(URLRouter(websocket_urlpatterns))
             ),
         }
     )
