@@ -9,6 +9,7 @@ every frame it sends goes through the same writer as the hub's.
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -17,7 +18,6 @@ from collections import deque
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
-from channels.utils import await_many_dispatch
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -65,6 +65,24 @@ NOT_FLOODING = {
 }
 
 
+# What the client reader puts in the inbox when reading failed (the consumer's loop
+# raises the error).
+RECEIVE_FAILED = "socket.receive_failed"
+
+
+async def read_client(receive, inbox) -> None:
+    """Put what the server receives for this socket (connect, the client's frames,
+    disconnect) in the socket's inbox, beside what the hub puts there: one queue,
+    read in arrival order by the consumer's loop. One reader task instead of
+    Channels' `await_many_dispatch`, which keeps a task per source and an
+    `asyncio.wait` per socket (memory every idle socket pays)."""
+    try:
+        while True:
+            inbox.put_nowait(await receive())
+    except Exception as error:
+        inbox.put_nowait({"type": RECEIVE_FAILED, "error": error})
+
+
 class ChatConsumer(AsyncWebsocketConsumer):
     cleaned_up = False  # until connect() registers something to clean up
 
@@ -86,13 +104,22 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # connection that closed under it (Daphne then delivers no disconnect), a
         # cancellation. Otherwise its per-user slot, presence entries and groups
         # would outlive the socket, refreshed forever by this process.
+        inbox = self.delivery.inbox
+        reader = asyncio.get_running_loop().create_task(read_client(receive, inbox))
         try:
-            await await_many_dispatch([receive, self.delivery.inbox.get], self.dispatch)
+            while True:
+                message = await inbox.get()
+                if message["type"] == RECEIVE_FAILED:
+                    raise message["error"]
+                await self.dispatch(message)
         except StopConsumer:
             pass
         except server_adapter.SOCKET_GONE:
             pass  # the client left while we answered it: nothing to report
         finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
             if getattr(self, "user", None) is not None and not self.cleaned_up:
                 await self.disconnect(None)
 

@@ -1,13 +1,27 @@
-"""WebSocket URL routes: the chat socket, and a refusal for every other path."""
+"""The socket's one route, /ws/chat/; a handshake for any other path is refused
+(HTTP 403, where Channels' URLRouter would raise "No route found", which Daphne
+answers with a 500).
+
+A plain function rather than Channels' URLRouter: a router's coroutine and its copy
+of the scope live as long as each socket, and one fixed path needs no patterns. As
+URLRouter does, the path is read below the mount point (`root_path`).
+"""
 
 from channels.security.websocket import WebsocketDenier
-from django.urls import path, re_path
 
 from chat.consumers import ChatConsumer
 
-websocket_urlpatterns = [
-    path("ws/chat/", ChatConsumer.as_asgi()),
-    # Any other path is refused at the handshake (HTTP 403). Without this, Channels'
-    # URLRouter raises "No route found", which Daphne answers with a 500.
-    re_path(r"", WebsocketDenier.as_asgi()),
-]
+SOCKET_PATH = "ws/chat/"
+
+chat_socket = ChatConsumer.as_asgi()
+refusal = WebsocketDenier.as_asgi()
+
+
+async def websocket_routes(scope, receive, send):
+    path = scope["path"]
+    root_path = scope.get("root_path", "")
+    if root_path and path.startswith(root_path):
+        path = path[len(root_path) :]
+    if path.lstrip("/") == SOCKET_PATH:
+        return await chat_socket(scope, receive, send)
+    return await refusal(scope, receive, send)

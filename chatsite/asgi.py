@@ -14,9 +14,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings.production")
 # Django must be set up before the consumer (and its models) are imported.
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter  # noqa: E402
 
-from chat.routing import websocket_urlpatterns  # noqa: E402
+from chat.routing import websocket_routes  # noqa: E402
 from chat.socket_auth import SocketAuthMiddleware  # noqa: E402
 from chatsite import server_adapter  # noqa: E402
 from chatsite.client_address import ClientAddressMiddleware  # noqa: E402
@@ -26,9 +26,7 @@ application = ClientAddressMiddleware(
     ProtocolTypeRouter(
         {
             "http": django_asgi_app,
-            "websocket": SiteOriginValidator(
-                SocketAuthMiddleware(URLRouter(websocket_urlpatterns))
-            ),
+            "websocket": SiteOriginValidator(SocketAuthMiddleware(websocket_routes)),
         }
     )
 )

@@ -46,8 +46,10 @@ def wire_of(event: dict) -> Wire:
 
 
 class Inbox:
-    """A socket's events for its consumer's task, first in first out, unbounded (the
-    limit is SocketDelivery's). What asyncio.Queue does for one reader, without its
+    """What a socket's consumer task reads, first in first out: the hub's events
+    that wait for it (SocketDelivery, which limits them) and what the server
+    receives from the client (chat.consumers.read_client). What asyncio.Queue does
+    for one reader, without its
     four deques and Event per socket (about 2 KiB each, with thousands of idle
     sockets): one deque, and a future only while the task waits."""
 
