@@ -61,6 +61,16 @@ class _Value:
         self.value = value
 
 
+class _LoopValue(_Value):
+    """A series counted only on the event loop's thread (delivery, once per
+    recipient of every message): no lock, like Histogram.observe."""
+
+    __slots__ = ()
+
+    def inc(self, amount: int = 1) -> None:
+        self.value += amount
+
+
 class Counter:
     """A count that only grows (until the process restarts), optionally labelled.
 
@@ -72,11 +82,21 @@ class Counter:
 
     kind = "counter"
 
-    def __init__(self, name: str, help: str, labelnames: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        name: str,
+        help: str,
+        labelnames: tuple[str, ...] = (),
+        *,
+        loop_only: bool = False,
+    ):
         self.name, self.help, self.labelnames = name, help, labelnames
+        # loop_only: counted only on the event loop's thread, never from the
+        # database threads; then inc() takes no lock.
+        self._value_class = _LoopValue if loop_only else _Value
         self._series: dict[tuple[str, ...], _Value] = {}
         self._lock = threading.Lock()
-        self._unlabelled = None if labelnames else _Value()
+        self._unlabelled = None if labelnames else self._value_class()
 
     def labels(self, *values: str) -> _Value:
         if len(values) != len(self.labelnames):
@@ -86,7 +106,7 @@ class Counter:
         series = self._series.get(values)
         if series is None:
             with self._lock:
-                series = self._series.setdefault(values, _Value())
+                series = self._series.setdefault(values, self._value_class())
         return series
 
     @property
@@ -226,6 +246,7 @@ messages_delivered = Counter(
     "replay (asked for with since), repair (read from the database to fill a gap or "
     "answer a resend).",
     labelnames=("kind",),
+    loop_only=True,
 )
 # The series the consumer counts on, bound once: no label lookup per frame.
 delivered_live = messages_delivered.labels("live")
@@ -252,6 +273,7 @@ direct_fanout = Counter(
     "chat_direct_fanout_total",
     "Live message frames the hub wrote straight to an idle, in-order socket "
     "(chat.delivery), also counted in chat_messages_delivered_total.",
+    loop_only=True,
 )
 inbox_overflows = Counter(
     "chat_inbox_overflows_total",
