@@ -7,6 +7,8 @@
 // `since`), and keeps their unread badges: the count from `subscribed`, plus each
 // later message by someone else, reset by `unread` frames when a marker moves in any
 // tab. Names are only ever set as text, never HTML.
+import { reconnectDelay } from "./backoff.js";
+
 (function () {
   "use strict";
 
@@ -22,6 +24,7 @@
   let socket = null;
   let attempt = 0;
   let heartbeatTimer = null;
+  let reconnectTimer = null; // set while a reconnect waits
   let stopped = false;
 
   function send(frame) {
@@ -277,15 +280,30 @@
         emit("connection", { state: "signed-out" });
         return;
       }
-      // Exponential back-off with full jitter, capped, so that a restarted server is
-      // not hit by every client at the same instant.
-      const base = Math.min(30000, 500 * 2 ** attempt);
-      const delay = base / 2 + Math.random() * base;
+      const delay = reconnectDelay(attempt);
       attempt += 1;
-      emit("connection", { state: "offline", delay: delay });
-      setTimeout(connect, delay);
+      reconnectTimer = setTimeout(reconnectNow, delay);
+      emit("connection", { state: "offline", delay: delay, retryAt: Date.now() + delay });
     });
   }
+
+  // Reconnect at once if a reconnect is waiting (the button, the browser coming
+  // back online, the tab shown again); otherwise nothing.
+  function reconnectNow() {
+    if (reconnectTimer === null || stopped) {
+      return;
+    }
+    clearTimeout(reconnectTimer);
+    reconnectTimer = null;
+    connect();
+  }
+
+  window.addEventListener("online", reconnectNow);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") {
+      reconnectNow();
+    }
+  });
 
   function csrfToken() {
     const match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
@@ -320,6 +338,7 @@
   window.chatApp = {
     me: me,
     send: send,
+    reconnectNow: reconnectNow,
     csrfToken: csrfToken,
     openDirect: openDirect,
     // listener(kind, payload): kind "frame" (a server frame) or "connection".

@@ -49,10 +49,35 @@
   let connected = false; // the socket said hello and is open
   let stopped = false; // removed from the room: this pane takes no more frames
 
+  const reconnectButton = document.getElementById("reconnect-now");
+  let countdownTimer = null;
+
   function setConnection(state, text) {
+    clearInterval(countdownTimer);
+    countdownTimer = null;
+    reconnectButton.hidden = true;
     connection.dataset.state = state;
     connection.textContent = text;
   }
+
+  // Offline until `retryAt`: say so, counting down each second, with a button that
+  // reconnects at once.
+  function showOffline(retryAt) {
+    const tick = () => {
+      const seconds = Math.max(0, Math.ceil((retryAt - Date.now()) / 1000));
+      connection.textContent = interpolate(
+        gettext("offline: reconnecting in %(seconds)s s"),
+        { seconds: seconds },
+        true,
+      );
+    };
+    setConnection("offline", "");
+    tick();
+    countdownTimer = setInterval(tick, 1000);
+    reconnectButton.hidden = false;
+  }
+
+  reconnectButton.addEventListener("click", () => window.chatApp.reconnectNow());
 
   function formatTime(iso) {
     const date = new Date(iso);
@@ -935,11 +960,7 @@
       setConnection("offline", gettext("signed out: reload the page to sign in again"));
     } else if (change.state === "offline") {
       connected = false;
-      const seconds = Math.ceil(change.delay / 1000);
-      setConnection(
-        "offline",
-        interpolate(gettext("offline: reconnecting in %(seconds)s s"), { seconds: seconds }, true),
-      );
+      showOffline(change.retryAt);
     }
   }
 
