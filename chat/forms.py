@@ -5,13 +5,19 @@ from django.utils.translation import gettext_lazy as _
 
 
 class RoomCreateForm(forms.Form):
+    name = forms.CharField(max_length=100, label=_("Name"))
     slug = forms.SlugField(
         max_length=64,
         allow_unicode=True,
-        label=_("Slug"),
-        help_text=_("Used in the address."),
+        label=_("Address"),
+        # Django does not escape help text: no angle brackets here.
+        help_text=_(
+            "The end of the room's web address, /rooms/…/: letters, digits, - and _ "
+            "(suggested from the name)."
+        ),
+        # The browser checks it as the server will (SlugField(allow_unicode)).
+        widget=forms.TextInput(attrs={"pattern": r"[\p{L}\p{N}_\-]+"}),
     )
-    name = forms.CharField(max_length=100, label=_("Name"))
     topic = forms.CharField(max_length=300, required=False, label=_("Topic"))
     is_private = forms.BooleanField(required=False, label=_("Private"))
 

@@ -49,6 +49,13 @@
   let connected = false; // the socket said hello and is open
   let stopped = false; // removed from the room: this pane takes no more frames
 
+  const emptyNote = document.getElementById("empty-room");
+
+  // Once history has loaded: a room without messages says what to do.
+  function showWhetherEmpty() {
+    emptyNote.hidden = list.querySelector("li") !== null;
+  }
+
   const reconnectButton = document.getElementById("reconnect-now");
   let countdownTimer = null;
 
@@ -1005,6 +1012,8 @@
     )
     .finally(() => {
       historyLoaded = true;
+      showWhetherEmpty();
+      new MutationObserver(showWhetherEmpty).observe(list, { childList: true });
       subscribeWhenReady();
     });
   if (canModerate) {

@@ -31,7 +31,7 @@ def test_a_chinese_browser_gets_the_chinese_room_list(client, bob, general):
     assert "<h1>房间</h1>" in page
     assert "创建房间" in page
     assert "退出登录" in page
-    assert "网址标识" in page and "用于房间的网址。" in page
+    assert "地址" in page and "房间网址的最后一段，/rooms/…/" in page
     assert "General" in page  # names are data: never translated
 
 

@@ -1,0 +1,79 @@
+"""Creating a room in the browser: the address suggested from the name
+(static/chat/room_form.js, its slugify run in Chromium too), a person's own address
+kept, an address the server would refuse stopped in the form, and the new room
+saying what to do until its first message."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.pages import create_room, expect_online, send_message, sign_up
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_slugify_makes_addresses_the_server_accepts(browser, live_chat_server):
+    page = browser.new_page()
+    page.goto(f"{live_chat_server.http_url}/accounts/login/")
+    slugs = page.evaluate(
+        "async (names) => {"
+        "  const { slugify } = await import('/static/chat/room_form.js');"
+        "  return names.map(slugify);"
+        "}",
+        [
+            "Team Chat 2026",
+            "  --Rust & Go!!  ",
+            "项目 讨论",
+            "Ｆｕｌｌ　Ｗｉｄｔｈ",
+            "snake_case stays",
+            "x" * 70 + " tail",
+        ],
+    )
+    assert slugs == [
+        "team-chat-2026",
+        "rust-go",
+        "项目-讨论",
+        "full-width",
+        "snake_case-stays",
+        "x" * 64,
+    ]
+
+
+def test_the_address_follows_the_name_until_it_is_edited(browser, live_chat_server):
+    page = browser.new_page()
+    sign_up(page, live_chat_server, "ana")
+    page.locator("#id_name").press_sequentially("Team Chat")
+    expect(page.locator("#id_slug")).to_have_value("team-chat")
+    page.locator("#id_slug").fill("our-team")
+    page.locator("#id_name").fill("Team Chat room")
+    expect(page.locator("#id_slug")).to_have_value("our-team")
+    page.click("[data-testid=room-create] button[type=submit]")
+    expect(page.locator("h1")).to_contain_text("Team Chat room")
+    expect(page.locator("h1 .slug")).to_have_text("#our-team")
+
+
+def test_an_address_the_server_would_refuse_is_stopped_in_the_form(
+    browser, live_chat_server
+):
+    page = browser.new_page()
+    sign_up(page, live_chat_server, "ana")
+    page.locator("#id_name").fill("Lobby")
+    page.locator("#id_slug").fill("no spaces!")
+    page.click("[data-testid=room-create] button[type=submit]")
+    assert page.evaluate("document.getElementById('id_slug').validity.patternMismatch")
+    expect(page.locator("h1")).to_have_text("Rooms")  # not submitted
+    page.locator("#id_slug").fill("大厅_1")
+    page.click("[data-testid=room-create] button[type=submit]")
+    expect(page.locator("h1 .slug")).to_have_text("#大厅_1")
+
+
+def test_a_new_room_says_what_to_do_until_its_first_message(browser, live_chat_server):
+    page = browser.new_page()
+    sign_up(page, live_chat_server, "ana")
+    create_room(page, live_chat_server, "lobby", "Lobby")
+    expect_online(page)
+    expect(page.get_by_test_id("empty-room")).to_be_visible()
+    send_message(page, "first!")
+    expect(page.get_by_test_id("empty-room")).to_be_hidden()
+    page.reload()  # a room with history does not say it
+    expect(page.get_by_test_id("messages")).to_contain_text("first!")
+    expect(page.get_by_test_id("empty-room")).to_be_hidden()
