@@ -8,6 +8,7 @@
 // later message by someone else, reset by `unread` frames when a marker moves in any
 // tab. Names are only ever set as text, never HTML.
 import { reconnectDelay } from "./backoff.js";
+import { setUnread } from "./favicon.js";
 
 (function () {
   "use strict";
@@ -76,6 +77,7 @@ import { reconnectDelay } from "./backoff.js";
     if (total > 0) {
       document.title = `(${total > 999 ? "999+" : total}) ${document.title}`;
     }
+    setUnread(total);
   }
 
   function setBadge(slug, count, mentions, lastId) {
