@@ -9,6 +9,8 @@
 //
 // Strings are translated by Django's JavaScript catalog (the /jsi18n/ script in
 // templates/base.html); if it failed to load, the page works in English.
+import { showMoment } from "./times.js";
+
 (function () {
   "use strict";
 
@@ -86,11 +88,6 @@
 
   reconnectButton.addEventListener("click", () => window.chatApp.reconnectNow());
 
-  function formatTime(iso) {
-    const date = new Date(iso);
-    return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  }
-
   function fillMessage(element, message) {
     element.replaceChildren();
     element.dataset.id = String(message.id);
@@ -118,8 +115,7 @@
     fillBody(body, message);
     element.classList.toggle("mentions-me", mentionsMe(message));
     const time = document.createElement("time");
-    time.dateTime = message.created_at;
-    time.textContent = formatTime(message.created_at);
+    showMoment(time, message.created_at);
     element.append(author, body, time);
     fillAttachments(element, message.attachments);
     if (message.edited_at) {
@@ -250,8 +246,7 @@
       const item = document.createElement("li");
       item.dataset.testid = "version";
       const when = document.createElement("time");
-      when.dateTime = version.created_at;
-      when.textContent = formatTime(version.created_at);
+      showMoment(when, version.created_at);
       const text = document.createElement("span");
       text.className = "version-body";
       text.textContent = version.body;
