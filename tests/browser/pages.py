@@ -110,3 +110,19 @@ def two_people_in_lobby(browser, server: ChatServer, **bob_context) -> tuple:
     expect_online(ana)
     expect_online(bob)
     return ana, bob
+
+
+def run_in_module(
+    page: Page, server: ChatServer, module: str, script: str, argument=None
+):
+    """Client logic run in Chromium: `script`, the body of an async function of
+    `module` (static/chat/<module>, imported as the page would) and `argument`,
+    evaluated in a page of the site; returns what it returns."""
+    page.goto(f"{server.http_url}/accounts/login/")
+    return page.evaluate(
+        "async ([url, script, argument]) => {"
+        "  const module = await import(url);"
+        "  return await new Function('module', 'argument', script)(module, argument);"
+        "}",
+        [f"/static/chat/{module}", script, argument],
+    )

@@ -5,7 +5,13 @@ before each reconnect (static/chat/backoff.js, run in Chromium), a countdown, an
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.pages import create_room, expect_online, sign_up, socket_cut
+from tests.browser.pages import (
+    create_room,
+    expect_online,
+    run_in_module,
+    sign_up,
+    socket_cut,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -16,14 +22,13 @@ SECONDS_SHOWN = (
 
 
 def test_the_wait_doubles_with_jitter_up_to_eight_seconds(browser, live_chat_server):
-    page = browser.new_page()
-    page.goto(f"{live_chat_server.http_url}/accounts/login/")
-    bounds = page.evaluate(
-        "async () => {"
-        "  const { reconnectDelay } = await import('/static/chat/backoff.js');"
-        "  return [0, 1, 2, 3, 4, 5, 10, 50].map((attempt) => ["
-        "    reconnectDelay(attempt, () => 0), reconnectDelay(attempt, () => 1)]);"
-        "}"
+    bounds = run_in_module(
+        browser.new_page(),
+        live_chat_server,
+        "backoff.js",
+        "return [0, 1, 2, 3, 4, 5, 10, 50].map((attempt) => ["
+        "  module.reconnectDelay(attempt, () => 0),"
+        "  module.reconnectDelay(attempt, () => 1)]);",
     )
     assert bounds == [
         [250, 500],

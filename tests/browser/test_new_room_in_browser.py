@@ -6,19 +6,23 @@ saying what to do until its first message."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.pages import create_room, expect_online, send_message, sign_up
+from tests.browser.pages import (
+    create_room,
+    expect_online,
+    run_in_module,
+    send_message,
+    sign_up,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_slugify_makes_addresses_the_server_accepts(browser, live_chat_server):
-    page = browser.new_page()
-    page.goto(f"{live_chat_server.http_url}/accounts/login/")
-    slugs = page.evaluate(
-        "async (names) => {"
-        "  const { slugify } = await import('/static/chat/room_form.js');"
-        "  return names.map(slugify);"
-        "}",
+    slugs = run_in_module(
+        browser.new_page(),
+        live_chat_server,
+        "room_form.js",
+        "return argument.map(module.slugify);",
         [
             "Team Chat 2026",
             "  --Rust & Go!!  ",

@@ -11,6 +11,7 @@ from tests.browser.pages import (
     create_room,
     expect_online,
     messages,
+    run_in_module,
     send_message,
     sign_up,
 )
@@ -21,13 +22,13 @@ SHANGHAI = {"timezone_id": "Asia/Shanghai", "locale": "en-US"}
 
 
 def formatted(page, server, moments: list[str], now: str, language: str):
-    page.goto(f"{server.http_url}/accounts/login/")
-    return page.evaluate(
-        "async ([moments, now, language]) => {"
-        "  const { formatMoment } = await import('/static/chat/times.js');"
-        "  return moments.map((moment) =>"
-        "    formatMoment(new Date(moment), new Date(now), language));"
-        "}",
+    return run_in_module(
+        page,
+        server,
+        "times.js",
+        "const [moments, now, language] = argument;"
+        "return moments.map((moment) =>"
+        "  module.formatMoment(new Date(moment), new Date(now), language));",
         [moments, now, language],
     )
 

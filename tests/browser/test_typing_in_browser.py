@@ -5,32 +5,21 @@ one types, the other sees it, until the message arrives."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.pages import send_message
+from tests.browser.pages import run_in_module, send_message
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def run_module(page, server, script: str):
-    """Evaluate `script` (an async function body given `typing`, the module) in a
-    page of the site, where the module is served."""
-    page.goto(f"{server.http_url}/accounts/login/")
-    return page.evaluate(
-        "async (script) => {"
-        "  const typing = await import('/static/chat/typing.js');"
-        "  return await new Function('typing', script)(typing);"
-        "}",
-        script,
-    )
 
 
 def test_typists_are_shown_until_their_time_runs_out_or_they_send(
     browser, live_chat_server
 ):
     page = browser.new_page()
-    result = run_module(
+    result = run_in_module(
         page,
         live_chat_server,
+        "typing.js",
         """
+        const typing = module;
         const typists = new typing.Typists();
         const shown = typing.TYPING_SHOWN_MS;
         const steps = [];
@@ -53,10 +42,12 @@ def test_we_tell_the_room_at_most_every_two_seconds_and_only_with_text(
     browser, live_chat_server
 ):
     page = browser.new_page()
-    result = run_module(
+    result = run_in_module(
         page,
         live_chat_server,
+        "typing.js",
         """
+        const typing = module;
         const sent = [];
         const sender = new typing.TypingSender(() => { sent.push(now); return true; });
         let now = 0;
@@ -72,10 +63,12 @@ def test_we_tell_the_room_at_most_every_two_seconds_and_only_with_text(
 
 def test_the_text_names_one_or_two_typists_and_counts_more(browser, live_chat_server):
     page = browser.new_page()
-    result = run_module(
+    result = run_in_module(
         page,
         live_chat_server,
+        "typing.js",
         """
+        const typing = module;
         const gettext = (text) => text;
         const interpolate = (text, values) =>
           text.replace(/%\\((\\w+)\\)s/g, (_, name) => values[name]);
