@@ -10,16 +10,20 @@ from tests.browser.pages import run_in_module, send_message
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+def in_typing_module(browser, server, script: str):
+    """`script` run in Chromium with static/chat/typing.js as `typing`."""
+    return run_in_module(
+        browser.new_page(), server, "typing.js", "const typing = module;" + script
+    )
+
+
 def test_typists_are_shown_until_their_time_runs_out_or_they_send(
     browser, live_chat_server
 ):
-    page = browser.new_page()
-    result = run_in_module(
-        page,
+    result = in_typing_module(
+        browser,
         live_chat_server,
-        "typing.js",
         """
-        const typing = module;
         const typists = new typing.Typists();
         const shown = typing.TYPING_SHOWN_MS;
         const steps = [];
@@ -41,13 +45,10 @@ def test_typists_are_shown_until_their_time_runs_out_or_they_send(
 def test_we_tell_the_room_at_most_every_two_seconds_and_only_with_text(
     browser, live_chat_server
 ):
-    page = browser.new_page()
-    result = run_in_module(
-        page,
+    result = in_typing_module(
+        browser,
         live_chat_server,
-        "typing.js",
         """
-        const typing = module;
         const sent = [];
         const sender = new typing.TypingSender(() => { sent.push(now); return true; });
         let now = 0;
@@ -62,13 +63,10 @@ def test_we_tell_the_room_at_most_every_two_seconds_and_only_with_text(
 
 
 def test_the_text_names_one_or_two_typists_and_counts_more(browser, live_chat_server):
-    page = browser.new_page()
-    result = run_in_module(
-        page,
+    result = in_typing_module(
+        browser,
         live_chat_server,
-        "typing.js",
         """
-        const typing = module;
         const gettext = (text) => text;
         const interpolate = (text, values) =>
           text.replace(/%\\((\\w+)\\)s/g, (_, name) => values[name]);
