@@ -17,6 +17,8 @@ def sign_up(page: Page, server: ChatServer, username: str) -> None:
     page.fill("#id_password2", PASSWORD)
     page.click("main button[type=submit]")  # not the language switch in the top bar
     expect(page.get_by_test_id("whoami")).to_have_text(username)
+    # The page's modules (static/chat/*.js) have run: they run before "load".
+    page.wait_for_load_state()
 
 
 def send_message(page: Page, text: str) -> None:
@@ -95,6 +97,7 @@ def create_room(
         page.check("#id_is_private")
     page.click("[data-testid=room-create] button[type=submit]")
     expect(page.locator("h1")).to_contain_text(name)
+    page.wait_for_load_state()  # the page's modules have run
 
 
 def two_people_in_lobby(browser, server: ChatServer, **bob_context) -> tuple:
