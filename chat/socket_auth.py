@@ -3,7 +3,8 @@
 Channels' AuthMiddleware reads the session and then the user through the ORM on its
 one database thread, where every socket's handshake queued behind every other
 socket's database work. With database sessions on PostgreSQL this reads both with
-two prepared statements on the event loop's pool instead, and applies the checks of
+one prepared statement on the event loop's pool instead (the session row names its
+user: accounts.Session.user), and applies the checks of
 `django.contrib.auth.get_user`: the session is unexpired, names a configured backend
 whose `get_user` is ModelBackend's (so an inactive account is nobody), and carries
 the user's current session hash. Anything else (another session engine, another
@@ -34,20 +35,20 @@ logger = logging.getLogger(__name__)
 # The project's database sessions (accounts/sessions.py), whose table is read here.
 DATABASE_SESSIONS = "accounts.sessions"
 
-SESSION_SQL = (
-    "SELECT session_data FROM accounts_session"
-    " WHERE session_key = %s AND expire_date > %s"
-)
 
-
-def _user_sql(model) -> tuple[list[str], str]:
+def _session_and_user_sql(model) -> tuple[list[str], str]:
+    """One statement for the handshake: the session's data and, joined on the user
+    the session row names (accounts.Session.user), that user's columns (all NULL
+    when the row names none). Its columns' attnames, and the SQL."""
     fields = model._meta.concrete_fields
-    columns = ", ".join(f'"{field.column}"' for field in fields)
+    columns = ", ".join(f'u."{field.column}"' for field in fields)
     table = model._meta.db_table
     pk = model._meta.pk.column
     return (
         [field.attname for field in fields],
-        f'SELECT {columns} FROM "{table}" WHERE "{pk}" = %s',
+        f"SELECT s.session_data, {columns} FROM accounts_session s"
+        f' LEFT JOIN "{table}" u ON u."{pk}" = s.user_id'
+        " WHERE s.session_key = %s AND s.expire_date > %s",
     )
 
 
@@ -90,36 +91,35 @@ async def user_for_scope(scope):
 
 async def _user_from_database_session(session_key: str):
     """The session's user, AnonymousUser, or None when Django must decide."""
-    from accounts.sessions import SessionStore
+    from accounts.sessions import SessionStore, user_id_of
 
+    model = auth.get_user_model()
+    names, sql = _session_and_user_sql(model)
     pool = await loop_clients.postgres_pool()
     async with pool.connection() as conn:
-        cursor = await conn.execute(
-            SESSION_SQL, (session_key, timezone.now()), prepare=True
-        )
-        row = await cursor.fetchone()
-        if row is None:
-            return AnonymousUser()
-        data = SessionStore().decode(row[0])
-        try:
-            user_id = data[auth.SESSION_KEY]
-            backend_path = data[auth.BACKEND_SESSION_KEY]
-        except KeyError:
-            return AnonymousUser()
-        if backend_path not in settings.AUTHENTICATION_BACKENDS:
-            return AnonymousUser()
-        backend = auth.load_backend(backend_path)
-        if type(backend).get_user is not ModelBackend.get_user:
-            return None
-        model = auth.get_user_model()
-        names, sql = _user_sql(model)
-        cursor = await conn.execute(
-            sql, (model._meta.pk.to_python(user_id),), prepare=True
-        )
+        cursor = await conn.execute(sql, (session_key, timezone.now()), prepare=True)
         row = await cursor.fetchone()
     if row is None:
         return AnonymousUser()
-    user = model.from_db("default", names, row)
+    data = SessionStore().decode(row[0])
+    try:
+        backend_path = data[auth.BACKEND_SESSION_KEY]
+    except KeyError:
+        return AnonymousUser()
+    if auth.SESSION_KEY not in data:
+        return AnonymousUser()
+    if backend_path not in settings.AUTHENTICATION_BACKENDS:
+        return AnonymousUser()
+    backend = auth.load_backend(backend_path)
+    if type(backend).get_user is not ModelBackend.get_user:
+        return None
+    user_values = row[1:]
+    joined_id = user_values[names.index(model._meta.pk.attname)]
+    if joined_id is None or joined_id != user_id_of(data):
+        # The row names no user, or another than its data (a row written before
+        # the column, or by other code): Django reads the data's user itself.
+        return None
+    user = model.from_db("default", names, user_values)
     if not backend.user_can_authenticate(user):
         return AnonymousUser()
     session_hash = data.get(auth.HASH_SESSION_KEY)

@@ -69,6 +69,22 @@ async def test_a_deleted_account_is_nobody(make_user):
     assert (await first_frame(f"sessionid={key}"))["code"] == "unauthenticated"
 
 
+@pytest.mark.parametrize("row_user", ["another", "none"])
+async def test_the_session_data_names_the_user_whatever_its_row_says(
+    ana, bob, row_user
+):
+    # The handshake reads the user joined on the row's user column; where that
+    # disagrees with the session's own data (or is empty), the data decides.
+    key = await session_cookie(ana)
+    row_user_id = bob.pk if row_user == "another" else None
+    await database_sync_to_async(
+        lambda: Session.objects.filter(session_key=key).update(user_id=row_user_id)
+    )()
+    frame = await first_frame(f"sessionid={key}")
+    assert frame["type"] == "hello"
+    assert frame["user"]["id"] == ana.pk
+
+
 async def test_a_pool_that_cannot_serve_slows_the_handshake_but_does_not_refuse_it(
     ana, postgres, monkeypatch
 ):
