@@ -33,6 +33,7 @@ from chat import (
     socket_credentials,
 )
 from chat.db_threads import in_db_thread
+from chat.delivery import joining
 from chat.delivery.frames import Wire
 from chat.delivery.hub import hub
 from chat.delivery.sockets import SocketDelivery, Subscription
@@ -278,19 +279,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # ---- client commands ---------------------------------------------------------
 
     async def subscribe(self, command: protocol.Subscribe):
-        room, _ = await selectors.room_get_for_member_async(
-            user=self.user, slug=command.room
-        )
-        new = room.pk not in self.delivery.subscriptions
         # The room's live events wait until the replay and `subscribed` are sent.
         with self.delivery.holding():
+            room, counts = await joining.join_room(
+                self.delivery, user=self.user, slug=command.room
+            )
+            new = room.pk not in self.delivery.subscriptions
             try:
-                # Join before reading last_id: every message committed after that
-                # read is then broadcast to us, and every one before it is <= it.
-                await hub().join_room(self.delivery, room.pk)
-                counts = await selectors.room_unread_counts_async(
-                    user=self.user, room_id=room.pk
-                )
                 more = await self.delivery.start(
                     room, last_id=counts["last_id"], since=command.since
                 )

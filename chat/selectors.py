@@ -64,15 +64,10 @@ def _with_unread_count(rooms: QuerySet[Room], *, user) -> QuerySet[Room]:
     read_marker = Membership.objects.filter(
         room=OuterRef(OuterRef("pk")), user=user
     ).values("last_read_id")[:1]
-    deleted = (
+    deleted = _count_of(
         _deleted_by_others_after(
             room=OuterRef("pk"), user=user, after_id=Subquery(read_marker)
         )
-        .order_by()
-        .annotate(group=Value(1))
-        .values("group")
-        .annotate(count=Count("id"))
-        .values("count")
     )
     count = (
         F("message_count")
@@ -303,6 +298,95 @@ def _membership_by_slug(*, slug: str, user_id: int):
 _MEMBERSHIP_ON_LOOP = LoopQuery(
     _membership_by_slug, ints=("user_id",), strings=("slug",)
 )
+
+
+def _subscriber_state(*, room_id: int, slug: str, user_id: int):
+    """[(room fields..., last_read_id, last_id, message_count, read_position,
+    sent_after_read, deleted, mentions)] for a member of the room `room_id` whose
+    slug is still `slug`; [] otherwise. `deleted` and `mentions` count what
+    `room_unread_counts` counts between the read marker and last_id."""
+    span = {
+        "after_id": OuterRef("last_read_id"),
+        "up_to_id": OuterRef("room__last_message_id"),
+    }
+    deleted = _deleted_by_others_after(room=OuterRef("room_id"), user=user_id, **span)
+    mentions = Mention.objects.filter(
+        user_id=user_id,
+        in_body=True,
+        message__room_id=OuterRef("room_id"),
+        message__deleted_at__isnull=True,
+        message_id__gt=span["after_id"],
+        message_id__lte=span["up_to_id"],
+    )
+    return (
+        Membership.objects.filter(room_id=room_id, room__slug=slug, user_id=user_id)
+        .annotate(
+            deleted=Coalesce(Subquery(_count_of(deleted)), Value(0)),
+            mentions=Coalesce(Subquery(_count_of(mentions)), Value(0)),
+        )
+        .values_list(
+            *(f"room__{name}" for name in _ROOM_FIELDS),
+            "last_read_id",
+            "room__last_message_id",
+            "room__message_count",
+            "read_position",
+            "sent_after_read",
+            "deleted",
+            "mentions",
+        )
+    )
+
+
+def _count_of(queryset: QuerySet):
+    """A subquery's row count as one value (for Subquery)."""
+    return (
+        queryset.order_by()
+        .annotate(group=Value(1))
+        .values("group")
+        .annotate(count=Count("id"))
+        .values("count")
+    )
+
+
+_SUBSCRIBER_ON_LOOP = LoopQuery(
+    _subscriber_state, ints=("room_id", "user_id"), strings=("slug",)
+)
+
+
+async def room_for_subscriber_async(
+    *, user, room_id: int, slug: str
+) -> tuple[Room, dict] | None:
+    """The room and the member's badges (`room_unread_counts`), read together in
+    one statement on the loop's pool: None unless the database is PostgreSQL, the
+    room `room_id` is still called `slug` and the user is its member (the caller
+    then reads the usual way, which tells which refusal applies)."""
+    if not loop_clients.postgres_available():
+        return None
+    rows = await _SUBSCRIBER_ON_LOOP.fetch(room_id=room_id, slug=slug, user_id=user.pk)
+    if not rows:
+        return None
+    room_values = rows[0][: len(_ROOM_FIELDS)]
+    room = Room(**dict(zip(_ROOM_FIELDS, room_values, strict=True)))
+    (
+        last_read_id,
+        last_id,
+        message_count,
+        read_position,
+        sent_after_read,
+        deleted,
+        mentions,
+    ) = rows[0][len(_ROOM_FIELDS) :]
+    unread_count = mention_count = 0
+    if last_id > last_read_id:
+        unread_count = unread_count_from(
+            message_count=message_count,
+            read_position=read_position,
+            sent_after_read=sent_after_read,
+            deleted=deleted,
+        )
+        if unread_count:
+            mention_count = mentions
+    return room, _unread_counts(unread_count, mention_count, last_read_id, last_id)
 
 
 async def room_get_for_member_async(*, user, slug: str) -> tuple[Room, Membership]:

@@ -7,9 +7,17 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from chat import events, metrics, selectors, services
+from chat.delivery import joining
 from chat.delivery.hub import hub
+from chat.models import Room
 from tests.layer import group_members
-from tests.sockets import frames_before_later_message, open_chat, receive, subscribe
+from tests.sockets import (
+    frames_before_later_message,
+    open_chat,
+    receive,
+    send,
+    subscribe,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -81,27 +89,35 @@ async def test_a_socket_that_fails_is_closed_and_the_others_still_get_the_event(
     await healthy.disconnect()
 
 
+@pytest.mark.parametrize("read", ["the usual two reads", "one read after a hint"])
 async def test_a_message_committed_while_a_socket_subscribes_arrives_after_subscribed(
-    ana, bob, carol, general, monkeypatch
+    ana, bob, carol, general, monkeypatch, read, settings
 ):
     """The room's events that reach the process between the socket joining the room
     and its `subscribed` wait for it, and are then delivered, not dropped because
-    the subscription did not exist yet when they came."""
+    the subscription did not exist yet when they came. Both ways of reading the
+    room after joining it (chat.delivery.joining) are taken."""
+    hinted = read == "one read after a hint"
+    if hinted and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        pytest.skip("the one-read path is PostgreSQL's")
     await database_sync_to_async(services.room_join)(user=carol, room=general)
     watcher = await open_chat(carol)
-    await subscribe(watcher, "general")
-    read_counts = selectors.room_unread_counts_async
+    await subscribe(watcher, "general")  # the process now knows general's id
+    if not hinted:
+        monkeypatch.setattr(joining, "_room_ids", {})
+    name = "room_for_subscriber_async" if hinted else "room_unread_counts_async"
+    read_after_joining = getattr(selectors, name)
     committed = []
 
-    async def counts_then_a_message(**kwargs):
-        counts = await read_counts(**kwargs)
+    async def read_then_a_message(**kwargs):
+        found = await read_after_joining(**kwargs)
         message, _ = await post(room=general, author=ana, body="hi", client_id="c1")
         committed.append(message)
         # Once the watcher has it, the hub has offered it to every local socket.
         assert (await receive(watcher))["message"]["id"] == message.pk
-        return counts
+        return found
 
-    monkeypatch.setattr(selectors, "room_unread_counts_async", counts_then_a_message)
+    monkeypatch.setattr(selectors, name, read_then_a_message)
     socket = await open_chat(bob)
     _, subscribed = await subscribe(socket, "general")
     (message,) = committed
@@ -109,6 +125,44 @@ async def test_a_message_committed_while_a_socket_subscribes_arrives_after_subsc
     assert (await receive(socket))["message"]["id"] == message.pk
     assert await frames_before_later_message(general, ana, socket) == [[]]
     for each in (socket, watcher):
+        await each.disconnect()
+
+
+async def test_a_slug_that_now_names_another_room_subscribes_that_room(
+    ana, bob, general
+):
+    """The process remembers room ids by slug (chat.delivery.joining): a room
+    renamed since, and a new room under the old slug, are told apart."""
+    first = await open_chat(bob)
+    await subscribe(first, "general")
+    await first.disconnect()
+
+    def rename_and_replace():
+        Room.objects.filter(pk=general.pk).update(slug="old-general")
+        room = services.room_create(owner=ana, slug="general", name="New")
+        services.room_join(user=bob, room=room)
+        return room
+
+    new_general = await database_sync_to_async(rename_and_replace)()
+    socket = await open_chat(bob)
+    _, subscribed = await subscribe(socket, "general")
+    assert subscribed["last_id"] == 0
+    assert set(hub().rooms) == {new_general.pk}
+    assert await group_members(general.group_name) == set()
+    message, _ = await post(room=new_general, author=ana, body="new", client_id="n1")
+    assert (await receive(socket))["message"]["id"] == message.pk
+    await socket.disconnect()
+
+
+async def test_a_remembered_room_still_refuses_a_non_member(ana, bob, carol, hideout):
+    socket = await open_chat(ana)
+    await subscribe(socket, "hideout")
+    intruder = await open_chat(carol)
+    await send(intruder, {"type": "subscribe", "room": "hideout"})
+    assert (await receive(intruder))["code"] == "room_not_found"
+    assert set(hub().rooms) == {hideout.pk}
+    assert len(hub().rooms[hideout.pk]) == 1  # ana's socket only
+    for each in (socket, intruder):
         await each.disconnect()
 
 

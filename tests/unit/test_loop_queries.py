@@ -27,6 +27,12 @@ async def both_counts(user, room):
         user=user, room_id=room.pk
     )
     on_loop = await selectors.room_unread_counts_async(user=user, room_id=room.pk)
+    found = await selectors.room_for_subscriber_async(
+        user=user, room_id=room.pk, slug=room.slug
+    )
+    if found is not None:  # PostgreSQL: the subscriber's one read counts the same
+        assert found[0].pk == room.pk
+        assert found[1] == sync
     return sync, on_loop
 
 
@@ -103,6 +109,19 @@ async def test_refusals_from_the_loop_are_the_orm_readers_refusals(
         await selectors.room_get_for_member_async(user=carol, slug="hideout")
     with pytest.raises(RoomNotFound):
         await selectors.room_get_for_member_async(user=carol, slug="nowhere")
+
+
+async def test_the_subscribers_one_read_refuses_what_it_cannot_vouch_for(
+    ana, carol, general, hideout, postgres
+):
+    # Not a member, the slug of another room, a room that is gone: None, and the
+    # caller reads the usual way (which tells the refusal).
+    read = selectors.room_for_subscriber_async
+    assert await read(user=ana, room_id=general.pk, slug="general") is not None
+    assert await read(user=carol, room_id=general.pk, slug="general") is None
+    assert await read(user=ana, room_id=general.pk, slug="hideout") is None
+    assert await read(user=ana, room_id=hideout.pk, slug="general") is None
+    assert await read(user=ana, room_id=-1, slug="general") is None
 
 
 async def test_a_slug_is_a_value_never_sql(ana, general):
