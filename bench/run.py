@@ -556,6 +556,11 @@ def percentile(histogram: dict[int, int], p: float) -> float | None:
     return None
 
 
+# How long py-spy samples a session's connect phase (sized for S3's 2,000 and S5's
+# storm; the profile's samples are what counts, not the phase's end).
+CONNECT_PROFILE_SECONDS = 5
+
+
 def start_profilers(server: Server, tag: str, seconds: float) -> list:
     """With BENCH_PROFILE=1, py-spy samples each server process during the send
     phase; collapsed stacks go to bench/logs/profile-<tag>-<pid>.txt."""
@@ -721,10 +726,16 @@ class Session:
             self.cpu_idle, self.rss_idle = self.server.usage()
             specs = client_specs(self.server.kind, cookies, rooms, clients, non_readers)
             started = time.time()
+            # BENCH_PROFILE=1: the connect phase is sampled too (profile-connect-*).
+            profilers = start_profilers(
+                self.server, f"connect-{self.prefix}", CONNECT_PROFILE_SECONDS
+            )
             self.load = LoadGenerator(
                 self.server, specs, options.loadgen_workers, options.deflate
             )
             answers = self.load.read_all(timeout=600)
+            for profiler in profilers:
+                profiler.wait()
             self.connect_seconds = time.time() - started
             self.connected = sum(a["clients"] for a in answers)
             self.failed = sum(a["failed"] for a in answers)
