@@ -330,6 +330,10 @@ if REDIS_URL:
 # The chat protocol's tunables (docs/protocol.md).
 # Seconds between the frames a client must send; silence for three of them closes
 # the socket with 4408.
+# The server process's garbage collector (chatsite.serve): objects allocated between
+# young-generation collections (Python's default is 700; 0 leaves Python's defaults
+# and does not freeze the start-up objects). See docs/benchmarks.md.
+CHAT_GC_YOUNG_THRESHOLD = env_int("CHAT_GC_YOUNG_THRESHOLD", 10_000)
 CHAT_HEARTBEAT_SECONDS = env_int("CHAT_HEARTBEAT_SECONDS", 25)
 # How often each server process reads the log of credential changes (logout,
 # password change, deactivation by any path) and closes the sockets they end: one

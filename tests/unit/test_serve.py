@@ -43,3 +43,29 @@ def test_several_workers_without_redis_are_refused_with_a_reason():
     )
     assert result.returncode == 2
     assert "needs REDIS_URL" in result.stderr
+
+
+def garbage_collector_after_tuning(young_threshold: int) -> list[str]:
+    # In a process of its own: freezing is for the life of the process.
+    code = (
+        "import gc; from chatsite.serve import tune_garbage_collector; "
+        f"tune_garbage_collector({young_threshold}); "
+        "print(gc.get_freeze_count() > 0, gc.get_threshold()[0])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def test_the_worker_freezes_start_up_objects_and_collects_young_ones_less_often():
+    assert garbage_collector_after_tuning(10_000) == ["True", "10000"]
+
+
+def test_a_threshold_of_zero_leaves_pythons_collector_as_it_is():
+    assert garbage_collector_after_tuning(0) == ["False", "700"]
