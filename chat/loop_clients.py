@@ -17,6 +17,8 @@ logger = logging.getLogger(__name__)
 
 _postgres_pools: dict[asyncio.AbstractEventLoop, object] = {}
 _redis_clients: dict[asyncio.AbstractEventLoop, object] = {}
+# Each loop's registered Lua scripts, by source (they belong to that loop's client).
+_redis_scripts: dict[asyncio.AbstractEventLoop, dict[str, object]] = {}
 
 
 def postgres_available() -> bool:
@@ -27,7 +29,7 @@ def postgres_available() -> bool:
 def _forget_closed_loops() -> None:
     # A test's loop is closed when its test ends; a client left behind by a test that
     # did not close it is dropped here, so the dicts never grow without bound.
-    for clients in (_postgres_pools, _redis_clients):
+    for clients in (_postgres_pools, _redis_clients, _redis_scripts):
         for loop in [loop for loop in clients if loop.is_closed()]:
             del clients[loop]
 
@@ -97,11 +99,24 @@ def redis():
     return client
 
 
+def redis_script(source: str):
+    """This loop's client's script for the Lua `source`: called, it runs EVALSHA
+    (loading the script when Redis does not have it). Registered once per client:
+    registering hashes the source."""
+    client = redis()
+    scripts = _redis_scripts.setdefault(asyncio.get_running_loop(), {})
+    script = scripts.get(source)
+    if script is None:
+        script = scripts[source] = client.register_script(source)
+    return script
+
+
 async def close_for_running_loop() -> None:
     """Close this loop's clients (each is made again on next use)."""
     loop = asyncio.get_running_loop()
     opening = _postgres_pools.pop(loop, None)
     client = _redis_clients.pop(loop, None)
+    _redis_scripts.pop(loop, None)
     if opening is not None:
         await (await opening).close()
     if client is not None:

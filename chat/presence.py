@@ -101,15 +101,17 @@ class PresenceRegistry:
         _remember([protocol.user_object(consumer.user)])
         limit = settings.CHAT_MAX_SOCKETS_PER_USER
         if settings.REDIS_URL:
-            admitted = await self._redis().eval(
-                ADMIT_SOCKET,
-                1,
-                self._sockets_key(user_id),
-                time.time(),
-                time.time() + _entry_ttl(),
-                limit,
-                consumer.socket_name,
-                int(_entry_ttl()) + 1,
+            admit = loop_clients.redis_script(ADMIT_SOCKET)
+            now = time.time()
+            admitted = await admit(
+                keys=[self._sockets_key(user_id)],
+                args=[
+                    now,
+                    now + _entry_ttl(),
+                    limit,
+                    consumer.socket_name,
+                    int(_entry_ttl()) + 1,
+                ],
             )
             if not admitted:
                 return False

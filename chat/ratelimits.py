@@ -14,7 +14,6 @@ anyway is closed by the socket's flood rule, 4429).
 import math
 import threading
 import time
-import weakref
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -106,11 +105,7 @@ async def check_send_async(user) -> None:
     if isinstance(backend, RedisCache):
         from chat import loop_clients
 
-        client = loop_clients.redis()
-        script = _loop_scripts.get(client)
-        if script is None:
-            # Made once per client: registering hashes the script.
-            script = _loop_scripts[client] = client.register_script(GCRA_SCRIPT)
+        script = loop_clients.redis_script(GCRA_SCRIPT)
         answer = await script(*_script_arguments(backend, limits, now))
         refusal = _refusal_from_script(answer)
     elif isinstance(backend, LocMemCache):
@@ -175,7 +170,6 @@ def _check(user, *, kind: str) -> None:
 # The send-rate script, registered once per Redis client: on each event loop's
 # client (chat.loop_clients) and on one thread-safe client per cache location (a
 # client of our own: the cache backend keeps its client private).
-_loop_scripts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _sync_scripts: dict[str, object] = {}
 _sync_scripts_lock = threading.Lock()
 
