@@ -353,6 +353,20 @@ _SUBSCRIBER_ON_LOOP = LoopQuery(
 )
 
 
+def _room_id_by_slug(*, slug: str):
+    return Room.objects.filter(slug=slug).values_list("id")
+
+
+_ROOM_ID_ON_LOOP = LoopQuery(_room_id_by_slug, strings=("slug",))
+
+
+async def room_id_async(*, slug: str) -> int | None:
+    """The id of the room called `slug` (any kind, visible or not: for the caller's
+    own bookkeeping, never an answer to a client), or None. PostgreSQL only."""
+    rows = await _ROOM_ID_ON_LOOP.fetch(slug=slug)
+    return rows[0][0] if rows else None
+
+
 async def room_for_subscriber_async(
     *, user, room_id: int, slug: str
 ) -> tuple[Room, dict] | None:

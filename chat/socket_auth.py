@@ -12,6 +12,7 @@ backend, a hash to check against SECRET_KEY_FALLBACKS, a session to flush) is
 Django's own `get_user`, on the database threads.
 """
 
+import functools
 import logging
 from importlib import import_module
 from types import SimpleNamespace
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 DATABASE_SESSIONS = "accounts.sessions"
 
 
+@functools.cache
 def _session_and_user_sql(model) -> tuple[list[str], str]:
     """One statement for the handshake: the session's data and, joined on the user
     the session row names (accounts.Session.user), that user's columns (all NULL

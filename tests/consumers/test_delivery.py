@@ -104,7 +104,13 @@ async def test_a_message_committed_while_a_socket_subscribes_arrives_after_subsc
     watcher = await open_chat(carol)
     await subscribe(watcher, "general")  # the process now knows general's id
     if not hinted:
+        # As for a room the process has no id for (SQLite always reads this way).
         monkeypatch.setattr(joining, "_room_ids", {})
+
+        async def no_id(**kwargs):
+            return None
+
+        monkeypatch.setattr(selectors, "room_id_async", no_id)
     name = "room_for_subscriber_async" if hinted else "room_unread_counts_async"
     read_after_joining = getattr(selectors, name)
     committed = []
@@ -152,6 +158,28 @@ async def test_a_slug_that_now_names_another_room_subscribes_that_room(
     message, _ = await post(room=new_general, author=ana, body="new", client_id="n1")
     assert (await receive(socket))["message"]["id"] == message.pk
     await socket.disconnect()
+
+
+async def test_sockets_that_subscribe_together_share_one_lookup_of_the_room(
+    ana, bob, general, monkeypatch, postgres
+):
+    monkeypatch.setattr(joining, "_room_ids", {})
+    lookups = []
+    look_up = selectors.room_id_async
+
+    async def counted(**kwargs):
+        lookups.append(kwargs)
+        return await look_up(**kwargs)
+
+    monkeypatch.setattr(selectors, "room_id_async", counted)
+    sockets = [await open_chat(user) for user in (ana, bob, ana)]
+    for socket in sockets:
+        await send(socket, {"type": "subscribe", "room": "general"})
+    for socket in sockets:
+        assert (await receive(socket))["type"] == "subscribed"
+    assert lookups == [{"slug": "general"}]
+    for socket in sockets:
+        await socket.disconnect()
 
 
 async def test_a_remembered_room_still_refuses_a_non_member(ana, bob, carol, hideout):
