@@ -11,6 +11,9 @@ that loop's clients. Nothing here decides anything: it only hands out connection
 import asyncio
 import logging
 
+# Imported with the module, at start-up: not by the first socket after a restart,
+# in the middle of the reconnect storm that follows.
+import redis.asyncio as redis_asyncio
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
@@ -86,10 +89,8 @@ def redis():
     loop = asyncio.get_running_loop()
     client = _redis_clients.get(loop)
     if client is None:
-        import redis.asyncio
-
         _forget_closed_loops()
-        client = redis.asyncio.Redis.from_url(
+        client = redis_asyncio.Redis.from_url(
             settings.REDIS_URL,
             max_connections=settings.REDIS_MAX_CONNECTIONS,
             socket_timeout=15,
