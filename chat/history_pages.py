@@ -18,7 +18,6 @@ import asyncio
 from dataclasses import dataclass, field
 
 from chat import protocol, selectors
-from chat.db_threads import in_db_thread
 from chat.delivery.frames import Wire
 
 
@@ -100,7 +99,7 @@ async def _read(reads: _Reads, key: tuple, *, after: asyncio.Task | None) -> Pag
         del reads.next[key]
     reads.running[key] = this
     try:
-        messages = await in_db_thread(selectors.message_page_after)(
+        messages = await selectors.message_page_after_async(
             room_id=room_id, after_id=after_id, up_to_id=up_to_id, limit=limit
         )
         return Page(

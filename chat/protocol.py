@@ -269,6 +269,9 @@ def message_object(
     prefetch); otherwise they are read from the message as loaded.
     """
     if attachments is None:
+        # Known already for a page read on the event loop (chat.selectors).
+        attachments = getattr(message, "attachment_list", None)
+    if attachments is None:
         # Prefetched for history pages and by attachments_attach: no query each.
         attachments = message.attachments.all()
     return {

@@ -3,6 +3,7 @@
 Reads only; nothing here changes state or talks to the channel layer.
 """
 
+from django.contrib.auth import get_user_model
 from django.db.models import (
     Count,
     Exists,
@@ -423,9 +424,13 @@ async def room_get_for_member_async(*, user, slug: str) -> tuple[Room, Membershi
     return await in_db_thread(room_get_for_member)(user=user, slug=slug)
 
 
+def _visible(room_id: int) -> QuerySet[Message]:
+    return Message.objects.filter(room_id=room_id, deleted_at__isnull=True)
+
+
 def _visible_messages(room_id: int) -> QuerySet[Message]:
     return (
-        Message.objects.filter(room_id=room_id, deleted_at__isnull=True)
+        _visible(room_id)
         .select_related("author")
         # One query per page for every message's attachments, not one per message.
         .prefetch_related("attachments")
@@ -441,6 +446,78 @@ def message_page_after(
     if up_to_id is not None:
         messages = messages.filter(id__lte=up_to_id)
     return mentions_attach(list(messages.order_by("id")[:limit]))
+
+
+_PLAIN_PAGE_FIELDS = ("id", "author_id", "body", "created_at", "edited_at", "client_id")
+
+
+def _plain_page(limit: int):
+    def plain_page(*, room_id: int, after_id: int, up_to_id: int):
+        """`message_page_after`'s rows with the author's username, and whether each
+        message has attachments or reactions."""
+        return (
+            _visible(room_id)
+            .filter(id__gt=after_id, id__lte=up_to_id)
+            .annotate(
+                has_attachments=Exists(
+                    Attachment.objects.filter(message=OuterRef("pk"))
+                ),
+                has_reactions=Exists(Reaction.objects.filter(message=OuterRef("pk"))),
+            )
+            .order_by("id")
+            .values_list(
+                *_PLAIN_PAGE_FIELDS,
+                "author__username",
+                "has_attachments",
+                "has_reactions",
+            )[:limit]
+        )
+
+    return plain_page
+
+
+# One compiled statement per page size (a replay's and a repair's).
+_PLAIN_PAGES_ON_LOOP: dict[int, LoopQuery] = {}
+
+
+async def message_page_after_async(
+    *, room_id: int, after_id: int, up_to_id: int, limit: int
+) -> list[Message]:
+    """`message_page_after` from the event loop. On PostgreSQL one statement reads
+    the page; a page of plain messages (no attachments, reactions or `@`, the usual
+    page) is built from it with nothing more to read, and any other page is read
+    again through `message_page_after` on the database threads."""
+    if loop_clients.postgres_available():
+        query = _PLAIN_PAGES_ON_LOOP.get(limit)
+        if query is None:
+            query = _PLAIN_PAGES_ON_LOOP[limit] = LoopQuery(
+                _plain_page(limit), ints=("room_id", "after_id", "up_to_id")
+            )
+        rows = await query.fetch(room_id=room_id, after_id=after_id, up_to_id=up_to_id)
+        messages = _plain_messages(rows, room_id=room_id)
+        if messages is not None:
+            return messages
+    return await in_db_thread(message_page_after)(
+        room_id=room_id, after_id=after_id, up_to_id=up_to_id, limit=limit
+    )
+
+
+def _plain_messages(rows: list[tuple], *, room_id: int) -> list[Message] | None:
+    """Messages from `_plain_page` rows, carrying their (empty) attachments,
+    reactions and mentions; None if any message has some."""
+    user_model = get_user_model()
+    messages = []
+    for *values, username, has_attachments, has_reactions in rows:
+        fields = dict(zip(_PLAIN_PAGE_FIELDS, values, strict=True))
+        message = Message(room_id=room_id, **fields)
+        if has_attachments or has_reactions or "@" in message.body:
+            return None
+        message.author = user_model(id=message.author_id, username=username)
+        message.attachment_list = []
+        message.reaction_list = []
+        message.current_mentions = []
+        messages.append(message)
+    return messages
 
 
 def message_page_before(

@@ -78,14 +78,14 @@ def run_daphne(endpoint: list[str]) -> None:
     import django
 
     django.setup()
-    # Daphne's modules first (they install Twisted's asyncio reactor, as Daphne's
-    # own start does, and the application checks for them), then the application:
-    # both are start-up, frozen below with the rest.
-    import daphne.cli  # noqa: F401
     from django.conf import settings
 
-    import chatsite.asgi  # noqa: F401
     from chatsite import server_adapter
+
+    # Daphne first, then the application (which patches what it finds of Daphne):
+    # both are start-up, frozen below with the rest.
+    server_adapter.load()
+    import chatsite.asgi  # noqa: F401
 
     tune_garbage_collector(settings.CHAT_GC_YOUNG_THRESHOLD)
     server_adapter.run(daphne_arguments(endpoint))

@@ -241,6 +241,13 @@ def install() -> None:
     _format_configuration_only_for_debug_lines()
 
 
+def load() -> None:
+    """Import Daphne (which installs Twisted's asyncio reactor, as Daphne's own
+    start does) ahead of `run`: the serve command imports it before the
+    application, whose `install` looks for it, and freezes both as start-up."""
+    importlib.import_module("daphne.cli")
+
+
 def run(arguments: list[str]) -> None:
     """Run Daphne's command line with these arguments (the serve command's)."""
     from daphne.cli import CommandLineInterface

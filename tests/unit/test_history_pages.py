@@ -2,7 +2,6 @@
 never a read that started before the asker asked."""
 
 import asyncio
-import threading
 
 import orjson
 import pytest
@@ -38,13 +37,13 @@ async def test_many_sockets_asking_for_one_page_share_few_reads(
 ):
     messages = await post(general, ana, 1)
     reads = []
-    original = selectors.message_page_after
+    original = selectors.message_page_after_async
 
-    def counted(**kwargs):
+    async def counted(**kwargs):
         reads.append(kwargs)
-        return original(**kwargs)
+        return await original(**kwargs)
 
-    monkeypatch.setattr(selectors, "message_page_after", counted)
+    monkeypatch.setattr(selectors, "message_page_after_async", counted)
     pages = await asyncio.gather(
         *(
             history_pages.page_after(**page_args(general, messages[-1].pk))
@@ -71,22 +70,22 @@ async def test_asking_while_a_read_runs_waits_for_a_read_that_starts_later(
     """The running read may have missed a change made before the second asker
     joined the room's group: the second asker gets a read of its own."""
     messages = await post(general, ana, 1)
-    started, release = threading.Event(), threading.Event()
+    started, release = asyncio.Event(), asyncio.Event()
     reads = []
-    original = selectors.message_page_after
+    original = selectors.message_page_after_async
 
-    def slow_first(**kwargs):
+    async def slow_first(**kwargs):
         reads.append(kwargs)
-        page = original(**kwargs)
+        page = await original(**kwargs)
         if len(reads) == 1:  # read, then held until the test lets it answer
             started.set()
-            release.wait(timeout=10)
+            await release.wait()
         return page
 
-    monkeypatch.setattr(selectors, "message_page_after", slow_first)
+    monkeypatch.setattr(selectors, "message_page_after_async", slow_first)
     args = page_args(general, messages[-1].pk)
     first = asyncio.ensure_future(history_pages.page_after(**args))
-    await asyncio.get_running_loop().run_in_executor(None, started.wait, 10)
+    await started.wait()
     # Committed after the first read read, while it is still running ...
     deleted = messages[0]
     await database_sync_to_async(services.message_delete)(message=deleted, actor=ana)
@@ -108,3 +107,46 @@ async def test_a_socket_that_stops_waiting_does_not_cancel_the_others_read(
     await asyncio.sleep(0)
     leaving.cancel()
     assert (await staying).ids == [m.pk for m in messages]
+
+
+async def page_objects(room, up_to_id) -> list[dict]:
+    page = await history_pages.page_after(**page_args(room, up_to_id))
+    return page.message_objects
+
+
+@database_sync_to_async
+def orm_page_objects(room, up_to_id) -> list[dict]:
+    from chat import protocol
+
+    return [
+        protocol.message_object(message, room_slug=room.slug)
+        for message in selectors.message_page_after(
+            room_id=room.pk, after_id=0, up_to_id=up_to_id, limit=100
+        )
+    ]
+
+
+@pytest.mark.parametrize("extra", ["nothing", "a reaction", "a mention"])
+async def test_a_page_is_the_orm_readers_page_whatever_its_messages_carry(
+    ana, bob, general, extra
+):
+    # Plain pages are built from one statement on PostgreSQL; a page with anything
+    # more is read by the ORM reader: either way the same message objects.
+    messages = await post(general, ana, 1)
+    if extra == "a reaction":
+        from chat import reactions
+
+        await database_sync_to_async(reactions.reaction_add)(
+            message=messages[1], user=bob, emoji="👍"
+        )
+    elif extra == "a mention":
+        await database_sync_to_async(services.message_create)(
+            room=general, author=ana, body="hi @bob", client_id="with-mention"
+        )
+    up_to_id = (await database_sync_to_async(general.messages.latest)("id")).pk
+    objects = await page_objects(general, up_to_id)
+    assert objects == await orm_page_objects(general, up_to_id)
+    if extra == "a reaction":
+        assert objects[1]["reactions"][0]["emoji"] == "👍"
+    if extra == "a mention":
+        assert objects[-1]["mentions"] == [{"id": bob.pk, "username": "bob"}]
