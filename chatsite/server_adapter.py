@@ -122,6 +122,7 @@ RELIED_ON = (
     Requirement("daphne.ws_protocol", "WebSocketProtocol.onOpen"),
     Requirement("daphne.server", "Server.create_application"),
     Requirement("daphne.access", "AccessLogGenerator.write_entry"),
+    Requirement("daphne.access", "AccessLogGenerator.__call__", keyword="action"),
     Requirement("daphne.http_protocol", "WebRequest.__init__"),
     Requirement("daphne.cli", "CommandLineInterface.run"),
     Requirement("autobahn.exception", "Disconnected"),
@@ -551,6 +552,18 @@ def _access_log_through_logging() -> None:
         )
 
     AccessLogGenerator.write_entry = write_entry
+    log_action = AccessLogGenerator.__call__
+
+    def one_line_per_handshake(self, protocol, action, details):
+        # Daphne logs every socket's handshake twice, WSCONNECTING and then
+        # WSCONNECT (or WSREJECT); in a reconnect storm the first line of each was
+        # 2% of the worker. A handshake that never ends still logs its
+        # WSDISCONNECT.
+        if protocol == "websocket" and action == "connecting":
+            return
+        log_action(self, protocol, action, details)
+
+    AccessLogGenerator.__call__ = one_line_per_handshake
 
 
 def _leave_request_bodies_to_django() -> None:

@@ -103,6 +103,16 @@ async def test_a_production_log_format_server_writes_only_json_lines(
         entry["logger"] == "chat.consumers" and entry.get("reason") == "unauthenticated"
         for entry in entries
     )
+    # One access line per handshake: its outcome, not its start as well.
+    socket_lines = [
+        entry["request"]
+        for entry in entries
+        if entry["logger"] == "daphne.access" and entry["request"].startswith("WS")
+    ]
+    assert socket_lines and all(
+        not request.startswith("WSCONNECTING") for request in socket_lines
+    )
+    assert any(request.startswith("WSCONNECT /ws/chat/") for request in socket_lines)
     assert any(
         entry["logger"] == "chatsite.server_adapter"
         and entry["message"].startswith("shutting down")
