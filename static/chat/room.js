@@ -9,6 +9,7 @@
 //
 // Strings are translated by Django's JavaScript catalog (the /jsi18n/ script in
 // templates/base.html); if it failed to load, the page works in English.
+import { dayLabel, grouping } from "./grouping.js";
 import { showMoment } from "./times.js";
 
 (function () {
@@ -92,6 +93,8 @@ import { showMoment } from "./times.js";
     element.replaceChildren();
     element.dataset.id = String(message.id);
     element.dataset.clientId = message.client_id;
+    element.dataset.authorId = String(message.author.id);
+    element.dataset.createdAt = message.created_at;
     const author = document.createElement("span");
     author.className = "author";
     author.textContent = message.author.username;
@@ -683,6 +686,39 @@ import { showMoment } from "./times.js";
     }
   }
 
+  // ---- conversation layout: groups and day dividers (static/chat/grouping.js) ----
+
+  function groupingFacts(element) {
+    if (!element || !element.dataset.createdAt) {
+      return null;
+    }
+    return {
+      authorId: Number(element.dataset.authorId),
+      createdAt: new Date(element.dataset.createdAt),
+    };
+  }
+
+  // Whether the message continues the one before it, and the day's name on the
+  // first of each day; for a message and the one after it, whose place changed.
+  function regroup(...elements) {
+    for (const element of elements) {
+      const facts = groupingFacts(element);
+      if (!facts) {
+        continue;
+      }
+      const { newDay, continued } = grouping(
+        groupingFacts(element.previousElementSibling),
+        facts,
+      );
+      element.classList.toggle("continued", continued);
+      if (newDay) {
+        element.dataset.day = dayLabel(facts.createdAt);
+      } else {
+        delete element.dataset.day;
+      }
+    }
+  }
+
   function showMessage(message) {
     if (shown.has(message.id)) {
       return;
@@ -696,6 +732,7 @@ import { showMoment } from "./times.js";
     element.dataset.testid = "message";
     fillMessage(element, message);
     insertInOrder(element, message.id);
+    regroup(element, element.nextElementSibling);
     shown.set(message.id, element);
     newestId = Math.max(newestId, message.id);
     oldestId = oldestId === null ? message.id : Math.min(oldestId, message.id);
@@ -867,8 +904,10 @@ import { showMoment } from "./times.js";
       case "message.deleted": {
         const element = shown.get(frame.id);
         if (element) {
+          const next = element.nextElementSibling;
           element.remove();
           shown.delete(frame.id);
+          regroup(next);
         }
         break;
       }

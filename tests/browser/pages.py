@@ -30,16 +30,28 @@ def messages(page: Page):
     return page.locator("[data-testid=messages] li[data-id]")
 
 
-def post_as(username: str, room_slug: str, bodies: list[str]) -> None:
-    """Store messages through the write path, as another client or process would.
+def off_the_test_thread(function) -> None:
+    """Run `function` (database work, the write path) on a thread of its own, its
+    connection closed after: Playwright keeps an event loop in the test's thread,
+    and a service's broadcast must not run inside it."""
 
-    Runs on its own thread: Playwright keeps an event loop in the test's thread, and
-    the service's broadcast must not run inside it.
-    """
+    def run():
+        from django.db import connection
+
+        try:
+            function()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(run).result()
+
+
+def post_as(username: str, room_slug: str, bodies: list[str]) -> None:
+    """Store messages through the write path, as another client or process would."""
 
     def post():
         from django.contrib.auth import get_user_model
-        from django.db import connection
 
         from chat import services
         from chat.models import Room
@@ -50,10 +62,8 @@ def post_as(username: str, room_slug: str, bodies: list[str]) -> None:
             services.message_create(
                 room=room, author=author, body=body, client_id=f"{body[:50]}-{index}"
             )
-        connection.close()
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(post).result()
+    off_the_test_thread(post)
 
 
 def expect_online(page: Page) -> None:
