@@ -1028,6 +1028,7 @@ def scenario_s5(options, targets, cookies) -> dict:
                 members=[[0]],
             )
             cpu_before, _ = session.server.usage()
+            profilers = start_profilers(session.server, f"{tag}-storm", 4)
             answers = load.command(
                 [
                     {
@@ -1043,6 +1044,8 @@ def scenario_s5(options, targets, cookies) -> dict:
                 timeout=200,
             )
             cpu_after, _ = session.server.usage()
+            for profiler in profilers:
+                profiler.wait(timeout=60)
         finally:
             session.close()
         result = {
