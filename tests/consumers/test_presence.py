@@ -94,3 +94,30 @@ async def test_a_rooms_presence_key_expires_unless_refreshed(redis_url, ana, gen
     finally:
         await client.aclose()
     await socket.disconnect()
+
+
+async def test_sockets_entering_together_are_written_in_one_pipeline(redis_url):
+    # A reconnect storm's subscribers enter at once: their entries go to Redis
+    # together, and each subscriber's `enter` returns once its own is written.
+    import asyncio
+
+    from chat import loop_clients
+
+    client = loop_clients.redis()
+    room_id = 987_654_321  # no room of the database: presence alone is exercised
+
+    async def zadd_calls() -> int:
+        return (await client.info("commandstats"))["cmdstat_zadd"]["calls"]
+
+    before = await zadd_calls()
+    await asyncio.gather(
+        *(
+            registry.enter(room_id=room_id, room_slug="x", user_id=n, socket=f"s{n}")
+            for n in range(50)
+        )
+    )
+    assert await zadd_calls() - before <= 2  # one, unless another test's refresh
+    assert await client.zcard(registry._key(room_id)) == 50
+    for n in range(50):
+        await registry.leave(room_id=room_id, user_id=n, socket=f"s{n}")
+    registry.pending_broadcasts.pop(room_id).cancel()

@@ -60,3 +60,40 @@ def test_csrf_trusted_origins_are_accepted_exactly_or_by_subdomain(settings):
     assert allowed("https://chat.example.net", scope)
     assert not allowed("http://chat.example.net", scope)
     assert not allowed("https://example.net.evil.example", scope)
+
+
+async def handshake_passes(origin: str, host: str) -> bool:
+    """Whether SiteOriginValidator hands the handshake on (or denies it)."""
+    from chatsite.origins import SiteOriginValidator
+
+    passed = []
+
+    async def inner(scope, receive, send):
+        passed.append(True)
+
+    sent = []
+    arriving = [
+        {"type": "websocket.connect"},
+        {"type": "websocket.disconnect", "code": 1000},
+    ]
+
+    async def receive():
+        return arriving.pop(0)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = handshake(host)
+    scope["headers"].append((b"origin", origin.encode()))
+    await SiteOriginValidator(inner)(scope, receive, send)
+    return bool(passed)
+
+
+async def test_the_validators_remembered_answers_follow_the_settings(settings):
+    settings.ALLOWED_HOSTS = ["chat.example.org"]
+    assert await handshake_passes("http://chat.example.org", "chat.example.org")
+    assert await handshake_passes("http://chat.example.org", "chat.example.org")
+    settings.ALLOWED_HOSTS = ["other.example.org"]
+    assert not await handshake_passes("http://chat.example.org", "chat.example.org")
+    settings.CSRF_TRUSTED_ORIGINS = ["http://chat.example.org"]
+    assert await handshake_passes("http://chat.example.org", "chat.example.org")
