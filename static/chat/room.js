@@ -127,18 +127,38 @@ import { showMoment } from "./times.js";
       edited.textContent = gettext("(edited)");
       element.append(edited);
     }
-    if (canModerate || message.author.id === me) {
-      const remove = document.createElement("button");
-      remove.type = "button";
-      remove.className = "delete";
-      remove.dataset.testid = "delete";
-      remove.title = gettext("Delete this message");
-      remove.textContent = "×";
-      remove.addEventListener("click", () => deleteMessage(message.id));
-      element.append(remove);
-    }
     addEditsAndReactions(element, message);
   }
+
+  // A message's actions (react, edit, its history, delete) are one toolbar shown on
+  // hover or keyboard focus, or on a tap where there is no hover (a phone), not a
+  // permanent row under every message.
+  function messageActions(element) {
+    const actions = document.createElement("span");
+    actions.className = "actions";
+    actions.dataset.testid = "message-actions";
+    actions.setAttribute("role", "toolbar");
+    actions.setAttribute("aria-label", gettext("Message actions"));
+    actions.append(
+      smallButton("add-reaction", "add-reaction", "☺+", gettext("Add a reaction"), () =>
+        togglePalette(element)
+      )
+    );
+    return actions;
+  }
+
+  list.addEventListener("click", (event) => {
+    if (event.target.closest("button, a, textarea, input")) {
+      return;
+    }
+    const item = event.target.closest("li[data-id]");
+    for (const open of list.querySelectorAll("li.show-actions")) {
+      if (open !== item) {
+        open.classList.remove("show-actions");
+      }
+    }
+    item?.classList.toggle("show-actions");
+  });
 
   // ---- edits and reactions (socket frames; history over REST) -------------------
   //
@@ -167,6 +187,7 @@ import { showMoment } from "./times.js";
 
   function addEditsAndReactions(element, message) {
     element.chatMessage = message;
+    const actions = messageActions(element);
     const editableFor = Date.parse(message.created_at) + editWindowMs - Date.now();
     if (message.author.id === me && editableFor > 0) {
       const edit = smallButton(
@@ -176,12 +197,12 @@ import { showMoment } from "./times.js";
         gettext("Edit this message"),
         () => startEditing(element)
       );
-      element.append(edit);
+      actions.append(edit);
       // The server refuses edits after the window: stop offering them then.
       setTimeout(() => edit.remove(), Math.min(editableFor, MAX_TIMER_MS));
     }
     if (canModerate && message.edited_at) {
-      element.append(
+      actions.append(
         smallButton(
           "history-toggle",
           "history",
@@ -191,6 +212,14 @@ import { showMoment } from "./times.js";
         )
       );
     }
+    if (canModerate || message.author.id === me) {
+      actions.append(
+        smallButton("delete", "delete", "×", gettext("Delete this message"), () =>
+          deleteMessage(message.id)
+        )
+      );
+    }
+    element.append(actions);
     const reactions = document.createElement("div");
     reactions.className = "reactions";
     reactions.dataset.testid = "reactions";
@@ -288,11 +317,6 @@ import { showMoment } from "./times.js";
       chip.setAttribute("aria-pressed", mine ? "true" : "false");
       area.append(chip);
     }
-    area.append(
-      smallButton("add-reaction", "add-reaction", "☺+", gettext("Add a reaction"), () =>
-        togglePalette(element)
-      )
-    );
   }
 
   function togglePalette(element) {

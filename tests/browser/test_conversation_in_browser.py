@@ -159,3 +159,59 @@ def test_deleting_the_first_of_a_group_lets_the_next_one_lead_it(
     expect(leader).not_to_have_class("continued")
     expect(leader).to_have_attribute("data-day", "Today")
     expect(leader.locator(".author")).to_be_visible()
+
+
+def opacity(locator) -> str:
+    return locator.evaluate("(element) => getComputedStyle(element).opacity")
+
+
+def test_a_messages_actions_show_on_hover_or_focus_not_as_a_row_of_their_own(
+    browser, live_chat_server
+):
+    ana = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    sign_up(ana, live_chat_server, "ana")
+    create_room(ana, live_chat_server, "lobby", "Lobby")
+    expect_online(ana)
+    for body in ["one", "two"]:
+        send_message(ana, body)
+        expect(messages(ana).last).to_contain_text(body)
+    first, second = messages(ana).nth(0), messages(ana).nth(1)
+    actions = first.get_by_test_id("message-actions")
+    # No reaction yet: no row for them; the actions take no line of their own
+    # (the second message: the first also carries the day's name).
+    expect(second.get_by_test_id("reactions")).to_be_hidden()
+    assert second.bounding_box()["height"] < 32
+    ana.mouse.move(0, 0)
+    expect(actions).to_have_css("opacity", "0")
+    first.hover()
+    expect(actions).to_have_css("opacity", "1")
+    expect(second.get_by_test_id("message-actions")).to_have_css("opacity", "0")
+    # From the keyboard: the focused action shows its toolbar.
+    ana.mouse.move(0, 0)
+    second.get_by_test_id("add-reaction").focus()
+    expect(second.get_by_test_id("message-actions")).to_have_css("opacity", "1")
+    ana.keyboard.press("Enter")
+    ana.get_by_test_id("palette-emoji").first.click()
+    expect(second.get_by_test_id("reaction")).to_have_count(1)
+    expect(second.get_by_test_id("reactions")).to_be_visible()
+
+
+def test_on_a_touch_screen_a_tap_shows_one_messages_actions(browser, live_chat_server):
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True
+    ).new_page()
+    sign_up(phone, live_chat_server, "ana")
+    create_room(phone, live_chat_server, "lobby", "Lobby")
+    expect_online(phone)
+    for body in ["one", "two"]:
+        send_message(phone, body)
+        expect(messages(phone).last).to_contain_text(body)
+    first, second = messages(phone).nth(0), messages(phone).nth(1)
+    expect(first.get_by_test_id("message-actions")).to_be_hidden()
+    first.locator(".body").tap()
+    expect(first.get_by_test_id("message-actions")).to_be_visible()
+    second.locator(".body").tap()
+    expect(second.get_by_test_id("message-actions")).to_be_visible()
+    expect(first.get_by_test_id("message-actions")).to_be_hidden()
+    second.get_by_test_id("add-reaction").tap()
+    expect(second.get_by_test_id("reaction-palette")).to_be_visible()
