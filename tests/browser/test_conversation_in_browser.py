@@ -140,17 +140,22 @@ def bob_joins_and_posts(room_slug: str, body: str) -> None:
     off_the_test_thread(make_bob_a_member_and_post)
 
 
+def ana_posts_one_and_two(page, server):
+    """ana signs up, creates 'lobby' and posts "one" then "two"; returns both."""
+    sign_up(page, server, "ana")
+    create_room(page, server, "lobby", "Lobby")
+    expect_online(page)
+    for body in ["one", "two"]:
+        send_message(page, body)
+        expect(messages(page).last).to_contain_text(body)
+    return messages(page).nth(0), messages(page).nth(1)
+
+
 def test_deleting_the_first_of_a_group_lets_the_next_one_lead_it(
     browser, live_chat_server
 ):
     ana = browser.new_context(**SHANGHAI).new_page()
-    sign_up(ana, live_chat_server, "ana")
-    create_room(ana, live_chat_server, "lobby", "Lobby")
-    expect_online(ana)
-    for body in ["one", "two"]:
-        send_message(ana, body)
-        expect(messages(ana).last).to_contain_text(body)
-    first, second = messages(ana).nth(0), messages(ana).nth(1)
+    first, second = ana_posts_one_and_two(ana, live_chat_server)
     expect(second).to_have_class("continued")
     ana.once("dialog", lambda dialog: dialog.accept())
     first.get_by_test_id("delete").click()
@@ -161,21 +166,11 @@ def test_deleting_the_first_of_a_group_lets_the_next_one_lead_it(
     expect(leader.locator(".author")).to_be_visible()
 
 
-def opacity(locator) -> str:
-    return locator.evaluate("(element) => getComputedStyle(element).opacity")
-
-
 def test_a_messages_actions_show_on_hover_or_focus_not_as_a_row_of_their_own(
     browser, live_chat_server
 ):
     ana = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-    sign_up(ana, live_chat_server, "ana")
-    create_room(ana, live_chat_server, "lobby", "Lobby")
-    expect_online(ana)
-    for body in ["one", "two"]:
-        send_message(ana, body)
-        expect(messages(ana).last).to_contain_text(body)
-    first, second = messages(ana).nth(0), messages(ana).nth(1)
+    first, second = ana_posts_one_and_two(ana, live_chat_server)
     actions = first.get_by_test_id("message-actions")
     # No reaction yet: no row for them; the actions take no line of their own
     # (the second message: the first also carries the day's name).
@@ -200,13 +195,7 @@ def test_on_a_touch_screen_a_tap_shows_one_messages_actions(browser, live_chat_s
     phone = browser.new_context(
         viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True
     ).new_page()
-    sign_up(phone, live_chat_server, "ana")
-    create_room(phone, live_chat_server, "lobby", "Lobby")
-    expect_online(phone)
-    for body in ["one", "two"]:
-        send_message(phone, body)
-        expect(messages(phone).last).to_contain_text(body)
-    first, second = messages(phone).nth(0), messages(phone).nth(1)
+    first, second = ana_posts_one_and_two(phone, live_chat_server)
     expect(first.get_by_test_id("message-actions")).to_be_hidden()
     first.locator(".body").tap()
     expect(first.get_by_test_id("message-actions")).to_be_visible()
