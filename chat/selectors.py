@@ -128,95 +128,85 @@ def direct_peer(*, room: Room, user):
     return other.user if other is not None else None
 
 
-def _read_marker(*, room_id: int, user_id: int):
-    """[(last_read_id, last_message_id, message_count, read_position,
-    sent_after_read)] for a member, [] for others."""
-    return Membership.objects.filter(room_id=room_id, user_id=user_id).values_list(
+def _with_badge_state(memberships: QuerySet[Membership], *, user_id: int, leading=()):
+    """Rows of `leading` fields, then (last_read_id, last_id, message_count,
+    read_position, sent_after_read, deleted, mentions): what `_badges` counts,
+    for each membership of the user (OuterRefs to its own room and marker)."""
+    span = {
+        "after_id": OuterRef("last_read_id"),
+        "up_to_id": OuterRef("room__last_message_id"),
+    }
+    deleted = _deleted_by_others_after(room=OuterRef("room_id"), user=user_id, **span)
+    mentions = Mention.objects.filter(
+        user_id=user_id,
+        in_body=True,
+        message__room_id=OuterRef("room_id"),
+        message__deleted_at__isnull=True,
+        message_id__gt=span["after_id"],
+        message_id__lte=span["up_to_id"],
+    )
+    return memberships.annotate(
+        deleted=Coalesce(Subquery(_count_of(deleted)), Value(0)),
+        mentions=Coalesce(Subquery(_count_of(mentions)), Value(0)),
+    ).values_list(
+        *leading,
         "last_read_id",
         "room__last_message_id",
         "room__message_count",
         "read_position",
         "sent_after_read",
+        "deleted",
+        "mentions",
     )
 
 
-def _deleted_ids(*, room_id: int, user_id: int, after_id: int, up_to_id: int):
-    return _deleted_by_others_after(
-        room=room_id, user=user_id, after_id=after_id, up_to_id=up_to_id
-    ).values("id")
-
-
-def _unread_mention_ids(*, room_id: int, user_id: int, after_id: int, up_to_id: int):
-    return Mention.objects.filter(
-        user_id=user_id,
-        in_body=True,
-        message__room_id=room_id,
-        message__deleted_at__isnull=True,
-        message_id__gt=after_id,
-        message_id__lte=up_to_id,
-    ).values("id")
-
-
-def room_unread_counts(*, user, room_id: int) -> dict:
-    """The member's badges for one room: {unread_count, mention_count, last_read_id,
-    last_id}, as of last_id (one query; more only when something is unread)."""
-    marker = _read_marker(room_id=room_id, user_id=user.pk).first()
-    if marker is None:
-        return _unread_counts(0, 0, 0, room_last_message_id(room_id=room_id))
-    last_read_id, last_id, message_count, read_position, sent_after_read = marker
-    unread_count = mention_count = 0
-    if last_id > last_read_id:
-        span = {"room_id": room_id, "user_id": user.pk}
-        span.update(after_id=last_read_id, up_to_id=last_id)
-        unread_count = unread_count_from(
+def _badges(state: tuple) -> dict:
+    """{unread_count, mention_count, last_read_id, last_id} from a badge state row.
+    (Mentions never name their own author, so a mention after the marker is always
+    in an unread message.)"""
+    last_read_id, last_id, message_count, read_position, sent_after_read = state[:5]
+    deleted, mentions = state[5:]
+    return {
+        "unread_count": unread_count_from(
             message_count=message_count,
             read_position=read_position,
             sent_after_read=sent_after_read,
-            deleted=_deleted_ids(**span).count(),
-        )
-        if unread_count:
-            mention_count = _unread_mention_ids(**span).count()
-    return _unread_counts(unread_count, mention_count, last_read_id, last_id)
-
-
-def _unread_counts(unread_count, mention_count, last_read_id, last_id) -> dict:
-    return {
-        "unread_count": unread_count,
-        "mention_count": mention_count,
+            deleted=deleted,
+        ),
+        "mention_count": mentions,
         "last_read_id": last_read_id,
         "last_id": last_id,
     }
 
 
-_SPAN = ("room_id", "user_id", "after_id", "up_to_id")
+def _read_marker(*, room_id: int, user_id: int):
+    """The member's badge state row for the room ([] for others)."""
+    memberships = Membership.objects.filter(room_id=room_id, user_id=user_id)
+    return _with_badge_state(memberships, user_id=user_id)
+
+
+def room_unread_counts(*, user, room_id: int) -> dict:
+    """The member's badges for one room: {unread_count, mention_count, last_read_id,
+    last_id}, as of last_id, in one query."""
+    state = _read_marker(room_id=room_id, user_id=user.pk).first()
+    if state is None:  # not a member: nothing unread, up to the room's newest
+        last_id = room_last_message_id(room_id=room_id)
+        return _badges((0, last_id, 0, 0, 0, 0, 0))
+    return _badges(state)
+
+
 _MARKER_ON_LOOP = LoopQuery(_read_marker, ints=("room_id", "user_id"))
-_DELETED_ON_LOOP = LoopQuery(_deleted_ids, ints=_SPAN, count=True)
-_MENTIONS_ON_LOOP = LoopQuery(_unread_mention_ids, ints=_SPAN, count=True)
 
 
 async def room_unread_counts_async(*, user, room_id: int) -> dict:
-    """`room_unread_counts` from the event loop: the same querysets, compiled once
+    """`room_unread_counts` from the event loop: the same queryset, compiled once
     and run on the loop's pool (PostgreSQL), else on the database threads."""
     if not loop_clients.postgres_available():
         return await in_db_thread(room_unread_counts)(user=user, room_id=room_id)
-    marker = await _MARKER_ON_LOOP.fetch(room_id=room_id, user_id=user.pk)
-    if not marker:  # no longer a member: counted as the sync reader does
+    rows = await _MARKER_ON_LOOP.fetch(room_id=room_id, user_id=user.pk)
+    if not rows:  # no longer a member: counted as the sync reader does
         return await in_db_thread(room_unread_counts)(user=user, room_id=room_id)
-    last_read_id, last_id, message_count, read_position, sent_after_read = marker[0]
-    unread_count = mention_count = 0
-    if last_id > last_read_id:
-        span = {"room_id": room_id, "user_id": user.pk}
-        span.update(after_id=last_read_id, up_to_id=last_id)
-        [(deleted,)] = await _DELETED_ON_LOOP.fetch(**span)
-        unread_count = unread_count_from(
-            message_count=message_count,
-            read_position=read_position,
-            sent_after_read=sent_after_read,
-            deleted=deleted,
-        )
-        if unread_count:
-            [(mention_count,)] = await _MENTIONS_ON_LOOP.fetch(**span)
-    return _unread_counts(unread_count, mention_count, last_read_id, last_id)
+    return _badges(rows[0])
 
 
 def _unread_mentions(user):
@@ -303,40 +293,13 @@ _MEMBERSHIP_ON_LOOP = LoopQuery(
 
 
 def _subscriber_state(*, room_id: int, slug: str, user_id: int):
-    """[(room fields..., last_read_id, last_id, message_count, read_position,
-    sent_after_read, deleted, mentions)] for a member of the room `room_id` whose
-    slug is still `slug`; [] otherwise. `deleted` and `mentions` count what
-    `room_unread_counts` counts between the read marker and last_id."""
-    span = {
-        "after_id": OuterRef("last_read_id"),
-        "up_to_id": OuterRef("room__last_message_id"),
-    }
-    deleted = _deleted_by_others_after(room=OuterRef("room_id"), user=user_id, **span)
-    mentions = Mention.objects.filter(
-        user_id=user_id,
-        in_body=True,
-        message__room_id=OuterRef("room_id"),
-        message__deleted_at__isnull=True,
-        message_id__gt=span["after_id"],
-        message_id__lte=span["up_to_id"],
+    """[(room fields..., then the badge state)] for a member of the room `room_id`
+    whose slug is still `slug`; [] otherwise."""
+    memberships = Membership.objects.filter(
+        room_id=room_id, room__slug=slug, user_id=user_id
     )
-    return (
-        Membership.objects.filter(room_id=room_id, room__slug=slug, user_id=user_id)
-        .annotate(
-            deleted=Coalesce(Subquery(_count_of(deleted)), Value(0)),
-            mentions=Coalesce(Subquery(_count_of(mentions)), Value(0)),
-        )
-        .values_list(
-            *(f"room__{name}" for name in _ROOM_FIELDS),
-            "last_read_id",
-            "room__last_message_id",
-            "room__message_count",
-            "read_position",
-            "sent_after_read",
-            "deleted",
-            "mentions",
-        )
-    )
+    leading = [f"room__{name}" for name in _ROOM_FIELDS]
+    return _with_badge_state(memberships, user_id=user_id, leading=leading)
 
 
 def _count_of(queryset: QuerySet):
@@ -383,26 +346,7 @@ async def room_for_subscriber_async(
         return None
     room_values = rows[0][: len(_ROOM_FIELDS)]
     room = Room(**dict(zip(_ROOM_FIELDS, room_values, strict=True)))
-    (
-        last_read_id,
-        last_id,
-        message_count,
-        read_position,
-        sent_after_read,
-        deleted,
-        mentions,
-    ) = rows[0][len(_ROOM_FIELDS) :]
-    unread_count = mention_count = 0
-    if last_id > last_read_id:
-        unread_count = unread_count_from(
-            message_count=message_count,
-            read_position=read_position,
-            sent_after_read=sent_after_read,
-            deleted=deleted,
-        )
-        if unread_count:
-            mention_count = mentions
-    return room, _unread_counts(unread_count, mention_count, last_read_id, last_id)
+    return room, _badges(rows[0][len(_ROOM_FIELDS) :])
 
 
 async def room_get_for_member_async(*, user, slug: str) -> tuple[Room, Membership]:
