@@ -193,7 +193,9 @@ def test_concurrent_edits_each_keep_the_text_they_replaced(postgres, ana, genera
         threads = [threading.Thread(target=edit, args=(b,)) for b in ("a", "b")]
         for thread in threads:
             thread.start()
-        wait_for_lock_waiters(2)
+        # An edit that failed before reaching the lock (say, no pooled connection
+        # free in time) says why, instead of only "never waited".
+        wait_for_lock_waiters(2, failures=failures)
     for thread in threads:
         thread.join(timeout=10)
     assert failures == []
@@ -202,8 +204,9 @@ def test_concurrent_edits_each_keep_the_text_they_replaced(postgres, ana, genera
     assert chain in (["v0", "a", "b"], ["v0", "b", "a"])
 
 
-def wait_for_lock_waiters(count: int, timeout: float = 10) -> None:
-    """Until `count` other sessions of this database wait for a row lock."""
+def wait_for_lock_waiters(count: int, timeout: float = 10, failures=()) -> None:
+    """Until `count` other sessions of this database wait for a row lock; stops
+    early with the errors of the sessions' threads if any failed meanwhile."""
     import time
 
     deadline = time.monotonic() + timeout
@@ -215,6 +218,8 @@ def wait_for_lock_waiters(count: int, timeout: float = 10) -> None:
             )
             if cursor.fetchone()[0] >= count:
                 return
+            if failures:
+                raise AssertionError(f"a session failed first: {failures!r}")
             time.sleep(0.02)  # polling PostgreSQL's view: there is no event to await
     raise AssertionError(f"{count} sessions never waited for the lock")
 
