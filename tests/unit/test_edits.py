@@ -212,6 +212,11 @@ def wait_for_lock_waiters(count: int, timeout: float = 10, failures=()) -> None:
     deadline = time.monotonic() + timeout
     with connection.cursor() as cursor:
         while time.monotonic() < deadline:
+            # Within a transaction (the caller holds the lock in one) PostgreSQL
+            # keeps the first read of pg_stat_activity until the transaction ends
+            # (stats_fetch_consistency = cache): without clearing it, a first poll
+            # made before the sessions reached the lock is answered again and again.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
             cursor.execute(
                 "SELECT count(*) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND wait_event_type = 'Lock'"
@@ -221,7 +226,12 @@ def wait_for_lock_waiters(count: int, timeout: float = 10, failures=()) -> None:
             if failures:
                 raise AssertionError(f"a session failed first: {failures!r}")
             time.sleep(0.02)  # polling PostgreSQL's view: there is no event to await
-    raise AssertionError(f"{count} sessions never waited for the lock")
+        cursor.execute(
+            "SELECT state, wait_event_type, wait_event, left(query, 80)"
+            " FROM pg_stat_activity WHERE datname = current_database()"
+        )
+        sessions = cursor.fetchall()
+    raise AssertionError(f"{count} sessions never waited for the lock: {sessions!r}")
 
 
 def test_a_staff_edit_is_recorded_and_audited_as_the_staff_members(
