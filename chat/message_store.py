@@ -14,14 +14,18 @@ a room grow in commit order. Without it, two transactions could commit ids 8 the
 and a client that had seen 8 would never ask for 7 (docs/reliability.md).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import psycopg
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import F
+from psycopg_pool import PoolTimeout
 
 from chat import socket_credentials
+from chat.batching import Batcher
 from chat.models import Membership, Message, Room
 from chat.socket_credentials import Credential
 
@@ -196,18 +200,84 @@ async def store_async(
     holder: Credential | None = None,
 ) -> StoreResult:
     """Store a message from the event loop, committed when this returns.
-    PostgreSQL only (`chat.loop_clients.postgres_available`)."""
+    PostgreSQL only (`chat.loop_clients.postgres_available`).
+
+    Messages stored while another store is under way go together in the next
+    round trip (group commit, `_store_together`)."""
+    parameters = _parameters(room_id, author_id, body, client_id, created_at, holder)
+    return await _stores.submit(_Store(parameters, created_at, holder))
+
+
+@dataclass(frozen=True, slots=True)
+class _Store:
+    parameters: dict
+    created_at: datetime
+    holder: Credential | None
+
+
+async def _store_together(stores: Sequence[_Store]) -> list[StoreResult | Exception]:
+    """One round trip for all of `stores`: their statements in one pipeline and
+    one transaction, with one commit (each statement still locks
+    its room, so ids within a room keep their commit order, and a later statement
+    for the same room sees the earlier one's row as its `prev_id`). Rooms are
+    locked in ascending id order, as every batch of every worker does, so batches
+    never wait on each other in a cycle.
+
+    If the batch fails as a whole (one statement's error aborts the transaction),
+    nothing of it was stored: each store runs again alone, and only the one at
+    fault fails. A statement that lost a client_id race runs again alone too."""
     from chat import loop_clients
 
-    parameters = _parameters(room_id, author_id, body, client_id, created_at, holder)
+    if len(stores) == 1:
+        return [await _store_alone(stores[0])]
+    order = sorted(range(len(stores)), key=lambda i: stores[i].parameters["room_id"])
+    pool = await loop_clients.postgres_pool()
+    try:
+        async with pool.connection() as conn:
+            # An explicit transaction: an error found on this side (a value that
+            # cannot be sent) must roll back the statements already queued, which
+            # the pipeline's closing Sync would otherwise commit.
+            async with conn.pipeline(), conn.transaction():
+                cursors = [
+                    await conn.execute(STORE_SQL, stores[i].parameters, prepare=True)
+                    for i in order
+                ]
+            rows = {
+                i: await cursor.fetchone()
+                for i, cursor in zip(order, cursors, strict=True)
+            }
+    except PoolTimeout as error:  # no connection: alone would not get one either
+        return [error] * len(stores)
+    except psycopg.Error:
+        return [await _outcome_alone(store) for store in stores]
+    results = []
+    for i, store in enumerate(stores):
+        result = _result(rows[i], store.created_at, store.holder)
+        results.append(result if result is not None else await _outcome_alone(store))
+    return results
+
+
+async def _outcome_alone(store: _Store) -> StoreResult | Exception:
+    try:
+        return await _store_alone(store)
+    except Exception as error:
+        return error
+
+
+async def _store_alone(store: _Store) -> StoreResult:
+    from chat import loop_clients
+
     pool = await loop_clients.postgres_pool()
     async with pool.connection() as conn:
         for _attempt in range(ATTEMPTS):
-            cursor = await conn.execute(STORE_SQL, parameters, prepare=True)
-            result = _result(await cursor.fetchone(), created_at, holder)
+            cursor = await conn.execute(STORE_SQL, store.parameters, prepare=True)
+            result = _result(await cursor.fetchone(), store.created_at, store.holder)
             if result is not None:
                 return result
     raise RuntimeError("message store: the client_id race did not resolve")
+
+
+_stores: Batcher[_Store, StoreResult] = Batcher(_store_together)
 
 
 def _store_with_orm(room_id, author_id, body, client_id, created_at) -> StoreResult:

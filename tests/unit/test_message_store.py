@@ -6,6 +6,7 @@ import asyncio
 import threading
 from datetime import timedelta
 
+import psycopg
 import pytest
 from django.db import close_old_connections, transaction
 from django.utils import timezone
@@ -184,3 +185,55 @@ async def test_the_loops_pool_serves_a_burst_of_first_uses(postgres):
     results = await asyncio.gather(*(select_one() for _ in range(20)))
     assert {id(pool) for pool, _ in results} == {id(results[0][0])}
     assert all(row == (1,) for _, row in results)
+
+
+async def test_messages_stored_together_commit_together_in_room_order(
+    postgres, ana, bob, general, hideout
+):
+    """Stores asked together go in one round trip: one transaction (the rows share
+    PostgreSQL's xmin), each room's ids in the order of its stores, each prev_id the
+    message stored just before it in its room."""
+    rooms = [hideout, general] * 3  # interleaved: the batch sorts them by room
+    authors = {hideout.pk: ana, general.pk: bob}
+    results = await asyncio.gather(
+        *(
+            message_store.store_async(**fields(room, authors[room.pk], f"{n}"))
+            for n, room in enumerate(rooms)
+        )
+    )
+    assert all(result.created for result in results)
+    xmins = await _xmins([result.message_id for result in results])
+    assert len(set(xmins.values())) == 1
+    previous = {general.pk: 0, hideout.pk: 0}
+    for room, result in zip(rooms, results, strict=True):
+        assert result.prev_id == previous[room.pk]
+        assert result.message_id > result.prev_id
+        previous[room.pk] = result.message_id
+
+
+async def _xmins(message_ids) -> dict[int, str]:
+    pool = await loop_clients.postgres_pool()
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT id, xmin::text FROM chat_message WHERE id = ANY(%s)",
+            [list(message_ids)],
+        )
+        return dict(await cursor.fetchall())
+
+
+async def test_a_store_that_fails_in_a_batch_fails_alone(postgres, ana, general):
+    """One statement's error aborts its batch's transaction: the others are stored
+    all the same (each again alone), and only the faulty one's caller sees it."""
+    good = message_store.store_async(**fields(general, ana, "good"))
+    bad = message_store.store_async(**fields(general, ana, "bad", body="nul\x00"))
+    also_good = message_store.store_async(**fields(general, ana, "also-good"))
+    outcomes = await asyncio.gather(good, bad, also_good, return_exceptions=True)
+    assert isinstance(outcomes[1], psycopg.DataError)
+    assert outcomes[0].created and outcomes[2].created
+    pool = await loop_clients.postgres_pool()
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT client_id FROM chat_message WHERE room_id = %s", [general.pk]
+        )
+        stored = {client_id for (client_id,) in await cursor.fetchall()}
+    assert stored == {"good", "also-good"}
