@@ -43,6 +43,18 @@ def redis_url():
 
 
 @pytest.fixture
+def throwaway_redis():
+    """A redis-server of this test's own on a free port (empty; it may be killed)."""
+    if not shutil.which("redis-server"):
+        missing("redis-server is not installed")
+    from tests.servers import ThrowawayRedis
+
+    redis = ThrowawayRedis().start()
+    yield redis
+    redis.stop()
+
+
+@pytest.fixture
 def postgres():
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         missing("DATABASE_URL is not PostgreSQL")

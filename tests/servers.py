@@ -1,4 +1,5 @@
-"""Real Daphne server processes on loopback for tests, sharing the test database.
+"""Real server processes on loopback for tests: Daphne sharing the test database,
+and throwaway Redis servers a test may kill or start empty.
 
 Each server runs `chatsite.asgi` with the test settings, pointed at the test database
 (PostgreSQL or the SQLite file) and at the same channel-layer prefix as the test
@@ -6,9 +7,11 @@ process, so a test can talk to several servers and to the layer directly.
 """
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -145,3 +148,42 @@ async def subscribe_over(socket, room: str) -> dict:
 
     await socket.send(json.dumps({"type": "subscribe", "room": room}))
     return await next_frame(socket, "subscribed")
+
+
+class ThrowawayRedis:
+    """A redis-server of our own on a free port, which a test may kill and restart."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="chat-redis-")
+        self.process = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> "ThrowawayRedis":
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", self.dir],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        import redis
+
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        for _ in range(100):
+            try:
+                client.ping()
+                return self
+            except redis.ConnectionError:
+                time.sleep(0.05)  # the server is starting: nothing to await but a port
+        raise RuntimeError("throwaway redis did not start")
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)

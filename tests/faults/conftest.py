@@ -4,17 +4,12 @@ A fault test never breaks the shared Redis or PostgreSQL: what it kills or resta
 is a server it started itself, on a free port.
 """
 
-import shutil
-import subprocess
-import tempfile
-
 import pytest
 from channels.db import database_sync_to_async
 
 from chat import services
 from chat.models import Message
 from tests.faults.chat_client import ResilientClient
-from tests.servers import free_port
 from tests.sockets import session_cookie
 
 
@@ -69,51 +64,7 @@ async def assert_exactly_once_in_order(clients, room) -> None:
         assert mine == set(client.acknowledged)
 
 
-class ThrowawayRedis:
-    """A redis-server of our own on a free port, which a test may kill and restart."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="chat-redis-")
-        self.process = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> "ThrowawayRedis":
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", self.dir],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        import redis
-
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
-        for _ in range(100):
-            try:
-                client.ping()
-                return self
-            except redis.ConnectionError:
-                import time
-
-                time.sleep(0.05)  # the server is starting: nothing to await but a port
-        raise RuntimeError("throwaway redis did not start")
-
-    def kill(self) -> None:
-        self.process.kill()
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
 @pytest.fixture
-def throwaway_redis(redis_url):
-    if not shutil.which("redis-server"):
-        pytest.fail("redis-server is needed for the Redis fault test")
-    redis = ThrowawayRedis().start()
-    yield redis
-    redis.stop()
+def throwaway_redis(redis_url, throwaway_redis):
+    """The shared fixture's, for tests that also use the shared Redis's layer."""
+    return throwaway_redis

@@ -2,10 +2,12 @@
 cache) and in the in-process cache (the embedded default): the same answers from
 both, on a clock the tests move."""
 
+import asyncio
+
 import pytest
 from django.core.cache import caches
 
-from chat import ratelimits
+from chat import loop_clients, ratelimits
 from chat.errors import RateLimited
 
 # A moment just before a minute boundary, where fixed windows reset.
@@ -198,3 +200,51 @@ async def test_staff_are_not_counted_on_the_loop_either(counting_cache, settings
     staff.is_staff = True
     for _ in range(3):
         await ratelimits.check_send_async(staff)
+
+
+async def test_checks_asked_together_on_the_loop_spend_the_budget_one_by_one(
+    counting_cache, clock, settings, user
+):
+    """Sends of several sockets at once go in one pipeline: each is still its own
+    atomic check, so a burst of 3 lets exactly 3 of 5 through, and another user's
+    budget is untouched."""
+    settings.CHAT_SEND_BURST = "3/60"
+    settings.CHAT_SEND_SUSTAINED = "100/600"
+    other = User(pk=user.pk + 1)
+    outcomes = await asyncio.gather(
+        *(ratelimits.check_send_async(user) for _ in range(5)),
+        ratelimits.check_send_async(other),
+        return_exceptions=True,
+    )
+    refused = [outcome for outcome in outcomes[:5] if outcome is not None]
+    assert len(refused) == 2
+    assert all(isinstance(outcome, RateLimited) for outcome in refused)
+    assert outcomes[5] is None
+
+
+async def test_checks_together_reach_a_redis_that_never_saw_the_script(
+    settings, clock, throwaway_redis
+):
+    """A restarted Redis has no scripts: the pipelined checks are refused with
+    NOSCRIPT, the script is loaded and they run again (once each: a refused EVALSHA
+    ran nothing)."""
+    redis = throwaway_redis
+    try:
+        settings.REDIS_URL = redis.url
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": redis.url,
+            }
+        }
+        settings.CHAT_SEND_BURST = "2/60"
+        settings.CHAT_SEND_SUSTAINED = "100/600"
+        user = User(pk=20_000_000)
+        outcomes = await asyncio.gather(
+            *(ratelimits.check_send_async(user) for _ in range(3)),
+            return_exceptions=True,
+        )
+        assert outcomes[:2] == [None, None]
+        assert isinstance(outcomes[2], RateLimited)
+    finally:
+        await loop_clients.close_for_running_loop()
