@@ -9,12 +9,15 @@ that loop's clients. Nothing here decides anything: it only hands out connection
 """
 
 import asyncio
+import functools
 import logging
 
 # Imported with the module, at start-up: not by the first socket after a restart,
 # in the middle of the reconnect storm that follows.
 import redis.asyncio as redis_asyncio
 from django.conf import settings
+
+from chat.batching import Batcher
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +113,54 @@ def redis_script(source: str):
     if script is None:
         script = scripts[source] = client.register_script(source)
     return script
+
+
+async def run_script(source: str, keys: list, args: list):
+    """Run the Lua `source` on this loop's Redis and return its answer. Scripts
+    asked while others are under way go together in one pipeline (chat.batching):
+    each still runs atomically in Redis, in the order asked."""
+    batcher = _script_batchers.get(source)
+    if batcher is None:
+        batcher = _script_batchers[source] = Batcher(
+            functools.partial(_run_scripts_together, source)
+        )
+    return await batcher.submit((keys, args))
+
+
+# One batcher per script source (a batcher starts afresh on each new loop).
+_script_batchers: dict[str, Batcher] = {}
+
+
+async def _run_scripts_together(source: str, calls) -> list:
+    """`source` for each of `calls` ((keys, args) each) in one round trip: their
+    EVALSHAs pipelined. A Redis that does not know the script yet (restarted,
+    flushed) is given it and the calls it refused run again: a refused EVALSHA ran
+    nothing."""
+    script = redis_script(source)
+    if len(calls) == 1:
+        keys, args = calls[0]
+        return [await script(keys=keys, args=args)]
+    answers = await _evalsha_pipelined(script.sha, calls)
+    unknown = [i for i, answer in enumerate(answers) if _is_noscript(answer)]
+    if unknown:
+        await redis().script_load(source)
+        again = await _evalsha_pipelined(script.sha, [calls[i] for i in unknown])
+        for i, answer in zip(unknown, again, strict=True):
+            answers[i] = answer
+    return answers
+
+
+async def _evalsha_pipelined(sha: str, calls) -> list:
+    async with redis().pipeline(transaction=False) as pipe:
+        for keys, args in calls:
+            pipe.evalsha(sha, len(keys), *keys, *args)
+        return await pipe.execute(raise_on_error=False)
+
+
+def _is_noscript(answer) -> bool:
+    from redis.exceptions import NoScriptError
+
+    return isinstance(answer, NoScriptError)
 
 
 async def close_for_running_loop() -> None:

@@ -120,11 +120,11 @@ class PresenceRegistry:
         _remember([protocol.user_object(consumer.user)])
         limit = settings.CHAT_MAX_SOCKETS_PER_USER
         if settings.REDIS_URL:
-            admit = loop_clients.redis_script(ADMIT_SOCKET)
             now = time.time()
-            admitted = await admit(
-                keys=[self._sockets_key(user_id)],
-                args=[
+            admitted = await loop_clients.run_script(
+                ADMIT_SOCKET,
+                [self._sockets_key(user_id)],
+                [
                     now,
                     now + _entry_ttl(),
                     limit,

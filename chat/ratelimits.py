@@ -22,7 +22,6 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.utils.translation import gettext  # not `_`: a throwaway name below
 
-from chat.batching import Batcher
 from chat.errors import RateLimited
 
 # The clock the limits run on, in seconds (a name of its own so that tests can move
@@ -105,9 +104,12 @@ async def check_send_async(user) -> None:
     now = _now_microseconds()
     backend = caches["default"]
     if isinstance(backend, RedisCache):
-        refusal = await _checks_on_the_loop.submit(
-            _script_arguments(backend, limits, now)
+        from chat import loop_clients
+
+        answer = await loop_clients.run_script(
+            GCRA_SCRIPT, *_script_arguments(backend, limits, now)
         )
+        refusal = _refusal_from_script(answer)
     elif isinstance(backend, LocMemCache):
         refusal = _spend_in_process(backend, limits, now)
     else:
@@ -194,47 +196,6 @@ def _script_arguments(backend, limits: list[_Limit], now: int):
     for limit in limits:
         args += [limit.interval, limit.period]
     return keys, args
-
-
-async def _run_scripts_together(checks) -> list:
-    """The script for each of `checks` ((keys, args) each), in one round trip:
-    their EVALSHAs pipelined (each still atomic in Redis, run in order). A Redis
-    that does not know the script yet (restarted, flushed) is given it and the
-    checks it refused run again: a refused EVALSHA ran nothing."""
-    from chat import loop_clients
-
-    script = loop_clients.redis_script(GCRA_SCRIPT)
-    if len(checks) == 1:
-        return [_refusal_from_script(await script(*checks[0]))]
-    answers = await _evalsha_pipelined(script.sha, checks)
-    unknown = [i for i, answer in enumerate(answers) if _is_noscript(answer)]
-    if unknown:
-        await loop_clients.redis().script_load(GCRA_SCRIPT)
-        again = await _evalsha_pipelined(script.sha, [checks[i] for i in unknown])
-        for i, answer in zip(unknown, again, strict=True):
-            answers[i] = answer
-    return [
-        answer if isinstance(answer, Exception) else _refusal_from_script(answer)
-        for answer in answers
-    ]
-
-
-async def _evalsha_pipelined(sha: str, checks) -> list:
-    from chat import loop_clients
-
-    async with loop_clients.redis().pipeline(transaction=False) as pipe:
-        for keys, args in checks:
-            pipe.evalsha(sha, len(keys), *keys, *args)
-        return await pipe.execute(raise_on_error=False)
-
-
-def _is_noscript(answer) -> bool:
-    from redis.exceptions import NoScriptError
-
-    return isinstance(answer, NoScriptError)
-
-
-_checks_on_the_loop = Batcher(_run_scripts_together)
 
 
 def _refusal_from_script(answer) -> tuple[int, int] | None:

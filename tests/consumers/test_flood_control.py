@@ -1,5 +1,7 @@
 """Flood control, socket and REST: send rates, typing, connections, deactivation."""
 
+import asyncio
+
 import pytest
 from channels.db import database_sync_to_async
 
@@ -142,6 +144,18 @@ async def test_connections_per_user_are_limited(bob, settings):
     assert (await receive(fourth))["type"] == "hello"
     await second.disconnect()
     await fourth.disconnect()
+
+
+async def test_sockets_opened_at_once_are_admitted_up_to_the_limit(bob, settings):
+    """Handshakes that arrive together are admitted together (with Redis, their
+    admission scripts in one pipeline): each still counts the ones before it."""
+    settings.CHAT_MAX_SOCKETS_PER_USER = 2
+    sockets = await asyncio.gather(*(open_socket(bob) for _ in range(5)))
+    first_frames = [await receive(socket) for socket in sockets]
+    kinds = sorted(frame.get("code", frame["type"]) for frame in first_frames)
+    assert kinds == ["hello"] * 2 + ["too_many_connections"] * 3
+    for socket in sockets:
+        await socket.disconnect()
 
 
 async def test_deactivation_closes_the_users_sockets_with_4403(bob, make_user):
