@@ -170,12 +170,8 @@ def attachment_upload(*, room: Room, uploader, file) -> Attachment:
     membership = membership_of(user=uploader, room=room)
     if membership is None:
         raise NotMember()
-    muted_until = membership.muted_until
-    if muted_until is not None and muted_until > timezone.now():
-        raise Muted(
-            _("You are muted here until %(time)s UTC.")
-            % {"time": f"{muted_until:%Y-%m-%d %H:%M}"}
-        )
+    if membership.is_muted(at=timezone.now()):
+        raise Muted(muted_until=membership.muted_until)
     ratelimits.check_upload(uploader)
     limit = settings.CHAT_ATTACHMENT_MAX_BYTES
     if file.size > limit:

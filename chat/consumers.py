@@ -261,7 +261,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except (SessionEnded, AccountDisabled) as error:
             await self.end_because(error)
         except ChatError as error:
-            await self.send_error(error.code, error.detail, protocol.frame_ref(frame))
+            await self.send_error(
+                error.code, error.detail, protocol.frame_ref(frame), error.fields()
+            )
         except Exception:
             # A database or layer outage must not kill the socket: the client is told,
             # and nothing was acknowledged, so it can retry with the same client_id.
@@ -490,8 +492,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def send(self, text_data=None, bytes_data=None, close=False):
         raise NotImplementedError("send_text: frames go through the socket's writer")
 
-    async def send_error(self, code: str, detail: str, ref: str | None):
-        self.send_frame(protocol.error_frame(code, detail, ref))
+    async def send_error(
+        self, code: str, detail: str, ref: str | None, fields: dict | None = None
+    ):
+        self.send_frame(protocol.error_frame(code, detail, ref, fields))
         metrics.errors.labels("websocket", code).inc()
         if code in NOT_FLOODING:
             return

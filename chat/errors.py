@@ -20,6 +20,11 @@ class ChatError(Exception):
         self.detail = str(detail or self.default_detail)
         super().__init__(self.detail)
 
+    def fields(self) -> dict:
+        """Facts for the client beside `code` and `detail` (in the socket's `error`
+        frame and the REST answer's body alike)."""
+        return {}
+
 
 class BadJson(ChatError):
     code = "bad_json"
@@ -69,10 +74,30 @@ class RateLimited(ChatError):
         super().__init__(detail)
         self.retry_after = retry_after
 
+    def fields(self) -> dict:
+        return {"retry_after": self.retry_after}
+
 
 class Muted(ChatError):
+    """The member is muted in the room until `muted_until` (when known)."""
+
     code = "muted"
     default_detail = _("You are muted in this room.")
+
+    def __init__(self, detail: str | None = None, *, muted_until=None):
+        if detail is None and muted_until is not None:
+            detail = _("You are muted here until %(until)s UTC.") % {
+                "until": f"{muted_until:%Y-%m-%d %H:%M}"
+            }
+        super().__init__(detail)
+        self.muted_until = muted_until
+
+    def fields(self) -> dict:
+        if self.muted_until is None:
+            return {}
+        from chat.protocol import timestamp
+
+        return {"muted_until": timestamp(self.muted_until)}
 
 
 class PermissionDenied(ChatError):

@@ -172,6 +172,18 @@ def room_removed(*, user_id: int, room_id: int, room_slug: str, reason: str) -> 
     )
 
 
+def member_muted(*, user_id: int, room_slug: str, muted_until, reason: str) -> None:
+    """The member's mute in a room began, changed or ended (`muted_until` None):
+    every socket of theirs updates its composer."""
+    frame = {
+        "type": "member.muted",
+        "room": room_slug,
+        "muted_until": protocol.timestamp(muted_until),
+        "reason": reason,
+    }
+    _user_frame(user_id, frame)
+
+
 def user_notified(*, user_id: int, data: dict) -> None:
     frame = {"type": "notify", "data": data}
     _user_frame(user_id, frame)

@@ -359,5 +359,14 @@ def reactions_object(message, reactions: list | None = None) -> list[dict]:
     return list(groups.values())
 
 
-def error_frame(code: str, detail: str, ref: str | None) -> dict:
-    return {"type": "error", "code": code, "detail": detail, "ref": ref}
+def error_frame(
+    code: str, detail: str, ref: str | None, fields: dict | None = None
+) -> dict:
+    """An `error` frame; `fields` are the error's own facts (ChatError.fields)."""
+    return {
+        "type": "error",
+        "code": code,
+        "detail": detail,
+        "ref": ref,
+        **(fields or {}),
+    }

@@ -144,11 +144,8 @@ def _lock_for_reacting(*, message: Message, user) -> list[Reaction]:
     membership = membership_of(user=user, room=message.room)
     if membership is None:
         raise NotMember(_("Only members of the room may react to its messages."))
-    if membership.muted_until is not None and membership.muted_until > timezone.now():
-        raise Muted(
-            _("You are muted here until %(until)s UTC.")
-            % {"until": f"{membership.muted_until:%Y-%m-%d %H:%M}"}
-        )
+    if membership.is_muted(at=timezone.now()):
+        raise Muted(muted_until=membership.muted_until)
     return list(
         Reaction.objects.filter(message_id=message.pk)
         .select_related("user")

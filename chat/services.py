@@ -329,7 +329,7 @@ def _refuse_unstored(stored: message_store.StoreResult) -> None:
     if not stored.is_member:
         raise NotMember()
     if stored.message_id is None:
-        raise _muted_error(stored.muted_until)
+        raise Muted(muted_until=stored.muted_until)
 
 
 def _rank(user, room: Room) -> int | None:
@@ -781,6 +781,7 @@ def member_mute(
             reason=reason,
             detail=f"{minutes} minutes",
         )
+        _after_commit_mute_change(target, room)
     return target
 
 
@@ -797,7 +798,18 @@ def member_unmute(*, room: Room, actor, user) -> Membership:
         target.mute_reason = ""
         target.save(update_fields=["muted_until", "mute_reason"])
         _audit(actor, ModerationAction.Kind.MEMBER_UNMUTE, room=room, target_user=user)
+        _after_commit_mute_change(target, room)
     return target
+
+
+def _after_commit_mute_change(membership: Membership, room: Room) -> None:
+    user_id, room_slug = membership.user_id, room.slug
+    muted_until, reason = membership.muted_until, membership.mute_reason
+    transaction.on_commit(
+        lambda: events.member_muted(
+            user_id=user_id, room_slug=room_slug, muted_until=muted_until, reason=reason
+        )
+    )
 
 
 def member_ban(*, room: Room, actor, user, reason: str = "") -> None:
@@ -902,11 +914,4 @@ def _require_edit_window(message: Message) -> None:
 
 def _require_not_muted(membership: Membership) -> None:
     if membership.is_muted(at=timezone.now()):
-        raise _muted_error(membership.muted_until)
-
-
-def _muted_error(muted_until) -> Muted:
-    return Muted(
-        _("You are muted here until %(until)s UTC.")
-        % {"until": f"{muted_until:%Y-%m-%d %H:%M}"}
-    )
+        raise Muted(muted_until=membership.muted_until)

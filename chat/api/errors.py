@@ -37,7 +37,8 @@ STATUS_BY_CODE = {
 def _chat_error_answer(exc: ChatError) -> tuple[dict, int]:
     """The body and status answering a chat error, counted."""
     metrics.errors.labels("http", exc.code).inc()
-    return {"detail": exc.detail, "code": exc.code}, STATUS_BY_CODE.get(exc.code, 400)
+    body = {"detail": exc.detail, "code": exc.code, **exc.fields()}
+    return body, STATUS_BY_CODE.get(exc.code, 400)
 
 
 def chat_exception_handler(exc, context):

@@ -9,6 +9,7 @@
 //
 // Strings are translated by Django's JavaScript catalog (the /jsi18n/ script in
 // templates/base.html); if it failed to load, the page works in English.
+import { composerState } from "./composer.js";
 import { dayLabel, grouping } from "./grouping.js";
 import { showMoment } from "./times.js";
 
@@ -367,6 +368,34 @@ import { showMoment } from "./times.js";
   const pendingList = document.getElementById("pending-attachments");
   const attachError = document.getElementById("attach-error");
   const sendButton = form.querySelector("button[type=submit]");
+  const attachButton = document.getElementById("attach");
+  const composerNote = document.getElementById("composer-state");
+
+  // The composer closes while the member is muted (until the mute ends, or a
+  // moderator lifts it) and once they are out of the room, and says why.
+  const composerFacts = {
+    mutedUntil: chat.dataset.mutedUntil ? new Date(chat.dataset.mutedUntil) : null,
+    muteReason: chat.dataset.muteReason || "",
+    removedReason: null,
+  };
+  let composerOpen = true;
+  let composerTimer = null;
+
+  function showComposerState() {
+    clearTimeout(composerTimer);
+    const state = composerState(composerFacts);
+    composerOpen = state.open;
+    input.disabled = !state.open;
+    attachButton.disabled = !state.open;
+    updateSendButton();
+    composerNote.textContent = state.text;
+    composerNote.hidden = state.open;
+    if (state.reopensAt) {
+      // Looked at again when the mute ends (at most a day ahead: timers overflow).
+      const wait = Math.min(state.reopensAt - Date.now() + 250, 86400000);
+      composerTimer = setTimeout(showComposerState, wait);
+    }
+  }
   const attachmentMaxBytes = Number(chat.dataset.attachmentMaxBytes);
   let pendingAttachments = []; // uploaded, not yet sent: attachment objects
   let uploading = 0;
@@ -426,7 +455,7 @@ import { showMoment } from "./times.js";
 
   function updateSendButton() {
     // A message goes out with every upload finished, or the ids would be missing.
-    sendButton.disabled = uploading > 0;
+    sendButton.disabled = uploading > 0 || !composerOpen;
   }
 
   function showPendingAttachment(item, attachment) {
@@ -533,7 +562,8 @@ import { showMoment } from "./times.js";
     return taken.map((attachment) => attachment.id);
   }
 
-  document.getElementById("attach").addEventListener("click", () => attachInput.click());
+  attachButton.addEventListener("click", () => attachInput.click());
+  showComposerState();
   attachInput.addEventListener("change", () => {
     for (const file of attachInput.files) {
       uploadFile(file);
@@ -885,6 +915,34 @@ import { showMoment } from "./times.js";
     area.append(note);
   }
 
+  // A send the server refused (muted, too fast, too long...) stays where it was
+  // written, with the reason and a choice: send it again, or remove it.
+  function showRefused(clientId, entry, detail) {
+    const element = entry.element;
+    element.classList.add("failed");
+    const why = document.createElement("span");
+    why.className = "refusal";
+    why.dataset.testid = "refusal";
+    why.setAttribute("role", "alert");
+    why.textContent = detail;
+    const retry = smallButton("retry", "retry-send", gettext("Retry"), gettext("Send it again"), () => {
+      why.remove();
+      element.classList.remove("failed");
+      outbox.set(clientId, entry);
+      sendOutboxEntry(clientId, entry);
+    });
+    const remove = smallButton(
+      "remove",
+      "remove-send",
+      gettext("Remove"),
+      gettext("Remove this unsent message"),
+      () => element.remove(),
+    );
+    why.append(" ", retry, " ", remove);
+    element.append(why);
+    scrollToEnd();
+  }
+
   function onFrame(frame) {
     if (stopped) {
       return;
@@ -940,9 +998,18 @@ import { showMoment } from "./times.js";
           applyReactionUpdate(frame);
         }
         break;
+      case "member.muted":
+        if (frame.room === room) {
+          composerFacts.mutedUntil = frame.muted_until ? new Date(frame.muted_until) : null;
+          composerFacts.muteReason = frame.reason || "";
+          showComposerState();
+        }
+        break;
       case "room.removed":
         if (frame.room === room) {
           stopped = true;
+          composerFacts.removedReason = frame.reason;
+          showComposerState();
           const reason = REMOVAL_REASONS[frame.reason] || frame.reason;
           setConnection(
             "offline",
@@ -962,11 +1029,17 @@ import { showMoment } from "./times.js";
           }, 1000 + Math.random() * 1000);
           break;
         }
+        if (frame.code === "muted" && frame.muted_until) {
+          composerFacts.mutedUntil = new Date(frame.muted_until);
+          showComposerState();
+        }
         if (frame.ref && outbox.has(frame.ref)) {
           const entry = outbox.get(frame.ref);
           outbox.delete(frame.ref);
-          entry.element.classList.add("failed");
-          entry.element.title = frame.detail;
+          // A mute is said as the composer says it (in the viewer's time zone).
+          const muted = frame.code === "muted" && frame.muted_until;
+          showRefused(frame.ref, entry, muted ? composerState(composerFacts).text : frame.detail);
+          break; // the refused message itself says why
         }
         showNotice(frame.detail);
         break;

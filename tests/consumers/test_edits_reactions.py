@@ -189,6 +189,7 @@ async def test_reaction_refusals_are_error_frames_with_ref(
     await database_sync_to_async(services.member_mute)(
         room=general, actor=ana, user=bob, minutes=5
     )
+    assert (await receive(bob_socket))["type"] == "member.muted"
     carol_socket = await open_chat(carol)
     react = {"type": "reaction.add", "message_id": message.pk, "emoji": "👍"}
     cases = [

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 from channels.db import database_sync_to_async
 
-from chat import services
+from chat import protocol, services
 from chat.models import Message
 from tests.api.conftest import client_for
 from tests.sockets import (
@@ -175,17 +175,32 @@ async def test_deactivation_closes_the_users_sockets_with_4403(bob, make_user):
 
 
 async def test_muted_member_gets_muted_on_the_socket_until_unmuted(ana, bob, general):
-    await database_sync_to_async(services.member_mute)(
-        room=general, actor=ana, user=bob, minutes=10
-    )
+    """The refusal says until when; the member's sockets hear of the mute and of its
+    end as they happen (the page turns its composer off and on)."""
     socket = await open_chat(bob)
     await subscribe(socket, "general")
+    membership = await database_sync_to_async(services.member_mute)(
+        room=general, actor=ana, user=bob, minutes=10, reason="cool down"
+    )
+    until = protocol.timestamp(membership.muted_until)
+    assert await receive(socket) == {
+        "type": "member.muted",
+        "room": "general",
+        "muted_until": until,
+        "reason": "cool down",
+    }
     await send(socket, message(0))
     error = await receive(socket)
-    assert (error["code"], error["ref"]) == ("muted", "c0")
+    assert (error["code"], error["ref"], error["muted_until"]) == ("muted", "c0", until)
     await database_sync_to_async(services.member_unmute)(
         room=general, actor=ana, user=bob
     )
+    assert await receive(socket) == {
+        "type": "member.muted",
+        "room": "general",
+        "muted_until": None,
+        "reason": "",
+    }
     await send(socket, message(1))
     assert (await receive(socket))["type"] == "message.new"
     await socket.disconnect()
