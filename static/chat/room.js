@@ -12,6 +12,7 @@
 import { composerState } from "./composer.js";
 import { dayLabel, grouping } from "./grouping.js";
 import { showMoment } from "./times.js";
+import { unreadDivider } from "./unread.js";
 
 (function () {
   "use strict";
@@ -818,6 +819,61 @@ import { showMoment } from "./times.js";
     page.results.slice().reverse().forEach(showMessage);
     olderButton.hidden = page.next === null;
     scrollToEnd();
+    placeUnreadDivider();
+  }
+
+  // "New messages": a line above the first message that came after the member's
+  // read marker as it was when the page opened, and a "Jump to first unread" button
+  // while that line is out of sight (or its message still in unloaded history).
+  const readBefore = Number(chat.dataset.lastReadId || 0);
+  const jumpButton = document.getElementById("jump-unread");
+  let unreadLine = null; // the <li> under the line, once known
+
+  function unreadFacts() {
+    const facts = [];
+    for (const [id, element] of shown) {
+      facts.push({ id: id, authorId: Number(element.dataset.authorId) });
+    }
+    return unreadDivider(facts, readBefore, me, !olderButton.hidden);
+  }
+
+  function placeUnreadDivider() {
+    if (unreadLine) {
+      return;
+    }
+    const divider = unreadFacts();
+    if (divider.id === null) {
+      return;
+    }
+    jumpButton.hidden = false;
+    if (!divider.settled) {
+      return; // earlier unread messages may be in older history: the button loads it
+    }
+    unreadLine = shown.get(divider.id);
+    unreadLine.classList.add("first-unread");
+    unreadLine.dataset.unreadLabel = gettext("New");
+    // Seen once it has been in view: the button has done its work.
+    new IntersectionObserver((entries, observer) => {
+      if (entries.some((entry) => entry.isIntersecting)) {
+        jumpButton.hidden = true;
+        observer.disconnect();
+      }
+    }, { root: list }).observe(unreadLine);
+  }
+
+  async function jumpToFirstUnread() {
+    jumpButton.disabled = true;
+    try {
+      while (!unreadLine && !olderButton.hidden) {
+        await loadOlder(); // which places the line once it is known
+      }
+      if (unreadLine) {
+        unreadLine.scrollIntoView({ block: "center" });
+      }
+      jumpButton.hidden = true;
+    } finally {
+      jumpButton.disabled = false;
+    }
   }
 
   async function refreshShown() {
@@ -856,6 +912,7 @@ import { showMoment } from "./times.js";
       page.results.forEach(showMessage);
       list.scrollTop += list.scrollHeight - height;
       olderButton.hidden = page.next === null;
+      placeUnreadDivider();
     } finally {
       olderButton.disabled = false;
     }
@@ -1121,6 +1178,7 @@ import { showMoment } from "./times.js";
   });
 
   olderButton.addEventListener("click", loadOlder);
+  jumpButton.addEventListener("click", jumpToFirstUnread);
 
   // Exposed for tests and debugging: the socket can be dropped to exercise reconnect.
   window.chatRoom = {
