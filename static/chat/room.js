@@ -9,6 +9,7 @@
 //
 // Strings are translated by Django's JavaScript catalog (the /jsi18n/ script in
 // templates/base.html); if it failed to load, the page works in English.
+import { avatarElement } from "./avatars.js";
 import { composerState } from "./composer.js";
 import { dayLabel, grouping } from "./grouping.js";
 import { showMoment } from "./times.js";
@@ -121,7 +122,7 @@ import { unreadDivider } from "./unread.js";
     element.classList.toggle("mentions-me", mentionsMe(message));
     const time = document.createElement("time");
     showMoment(time, message.created_at);
-    element.append(author, body, time);
+    element.append(avatarElement(message.author), author, body, time);
     fillAttachments(element, message.attachments);
     if (message.edited_at) {
       const edited = document.createElement("span");
