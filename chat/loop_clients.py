@@ -5,7 +5,8 @@ the send-rate check, presence).
 One of each per event loop, made on first use. A server process runs one loop for its
 whole life; a test runs one per test, and `close_for_running_loop` (called by the
 tests' fixture at the end of each async test, and by the server at shutdown) closes
-that loop's clients. Nothing here decides anything: it only hands out connections.
+that loop's clients. Nothing here decides anything: it hands out connections, and
+runs Lua scripts on the loop's Redis (those asked together in one pipeline).
 """
 
 import asyncio

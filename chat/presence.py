@@ -21,6 +21,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from chat import loop_clients, protocol
+from chat.batching import Batcher
 from chat.db_threads import in_db_thread
 from chat.events import room_group_name
 
@@ -49,19 +50,6 @@ def _entry_ttl() -> float:
     return 3 * settings.CHAT_HEARTBEAT_SECONDS + 5
 
 
-class _EntryWrite:
-    """Entries to add in one pipeline, and the future their callers await."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop):
-        # room id -> {member: expiry}
-        self.entries: dict[int, dict[str, float]] = defaultdict(dict)
-        self.written = loop.create_future()
-        # Retrieved even if every caller has gone (a socket that closed meanwhile).
-        self.written.add_done_callback(
-            lambda future: future.cancelled() or future.exception()
-        )
-
-
 class PresenceRegistry:
     """This process's sockets per room, mirrored to Redis when there is one."""
 
@@ -75,8 +63,7 @@ class PresenceRegistry:
         self.refresher: asyncio.Task | None = None
         # Entries of sockets that subscribe while a write is under way wait for the
         # next one, which writes them all (a storm's hundreds in a few pipelines).
-        self.next_write: _EntryWrite | None = None
-        self.writer: asyncio.Task | None = None
+        self.entry_writes = Batcher(self._write_entries)
 
     # ---- storage -----------------------------------------------------------------
 
@@ -90,8 +77,6 @@ class PresenceRegistry:
             self.consumers = weakref.WeakSet()
             self.pending_broadcasts.clear()
             self.refresher = None
-            self.next_write = None
-            self.writer = None
 
     def _redis(self):
         self._bind_loop()
@@ -163,30 +148,20 @@ class PresenceRegistry:
     async def _add_entry(self, room_id: int, member: str) -> None:
         """Write the entry to Redis, with the others of sockets entering meanwhile;
         returns once it is written (the subscriber then reads the room's list)."""
-        loop = asyncio.get_running_loop()
-        write = self.next_write
-        if write is None:
-            write = self.next_write = _EntryWrite(loop)
-        write.entries[room_id][member] = time.time() + _entry_ttl()
-        if self.writer is None or self.writer.done():
-            self.writer = loop.create_task(self._write_entries())
-        await asyncio.shield(write.written)
+        await self.entry_writes.submit((room_id, member, time.time() + _entry_ttl()))
 
-    async def _write_entries(self) -> None:
-        while self.next_write is not None:
-            write, self.next_write = self.next_write, None
-            try:
-                async with self._redis().pipeline(transaction=False) as pipe:
-                    for room_id, members in write.entries.items():
-                        key = self._key(room_id)
-                        pipe.zadd(key, members)
-                        # The room's key goes too once no process refreshes it.
-                        pipe.expire(key, int(_entry_ttl()) + 1)
-                    await pipe.execute()
-            except Exception as error:
-                write.written.set_exception(error)
-            else:
-                write.written.set_result(None)
+    async def _write_entries(self, entries) -> list:
+        by_room: dict[int, dict[str, float]] = defaultdict(dict)
+        for room_id, member, expiry in entries:
+            by_room[room_id][member] = expiry
+        async with self._redis().pipeline(transaction=False) as pipe:
+            for room_id, members in by_room.items():
+                key = self._key(room_id)
+                pipe.zadd(key, members)
+                # The room's key goes too once no process refreshes it.
+                pipe.expire(key, int(_entry_ttl()) + 1)
+            await pipe.execute()
+        return [None] * len(entries)
 
     async def leave(self, *, room_id: int, user_id: int, socket: str) -> None:
         self._bind_loop()
