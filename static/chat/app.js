@@ -9,6 +9,7 @@
 // tab. Names are only ever set as text, never HTML.
 import { reconnectDelay } from "./backoff.js";
 import { setUnread } from "./favicon.js";
+import { installNotifications } from "./notifications.js";
 
 (function () {
   "use strict";
@@ -355,6 +356,9 @@ import { setUnread } from "./favicon.js";
       socket?.close();
     },
   };
+
+  // Mention toasts, server pushes and desktop notifications (notifications.js).
+  installNotifications(window.chatApp, { pageRoom: pageRoom });
 
   // Listeners register in the scripts after this one; connect once they have.
   window.addEventListener("DOMContentLoaded", connect);

@@ -12,6 +12,7 @@
 import { avatarElement } from "./avatars.js";
 import { composerState } from "./composer.js";
 import { dayLabel, grouping } from "./grouping.js";
+import { messageIdFromHash } from "./notifications.js";
 import { showMoment } from "./times.js";
 import { unreadDivider } from "./unread.js";
 
@@ -614,39 +615,6 @@ import { unreadDivider } from "./unread.js";
     element.append(document.createTextNode(text.slice(position)));
   }
 
-  function showMention(frame) {
-    // "ana mentioned you in #room", linking to that room; built from text nodes.
-    const area = document.getElementById("notifications");
-    const note = document.createElement("div");
-    note.className = "notification mention-notification";
-    note.dataset.testid = "mention-notification";
-    note.setAttribute("role", "status");
-    const link = document.createElement("a");
-    link.href = chat.dataset.roomUrl.replace("-slug-", encodeURIComponent(frame.room));
-    link.textContent = `#${frame.room_name}`;
-    const excerpt = document.createElement("div");
-    excerpt.className = "excerpt";
-    excerpt.textContent = frame.message.body.slice(0, 140);
-    const close = document.createElement("button");
-    close.type = "button";
-    close.textContent = "×";
-    close.setAttribute("aria-label", gettext("dismiss"));
-    close.addEventListener("click", () => note.remove());
-    // The room's link goes where the translation puts %(room)s.
-    const [before, after = ""] = gettext("%(username)s mentioned you in %(room)s").split(
-      "%(room)s",
-    );
-    const username = { username: frame.message.author.username };
-    note.append(
-      document.createTextNode(interpolate(before, username, true)),
-      link,
-      document.createTextNode(interpolate(after, username, true)),
-      close,
-      excerpt,
-    );
-    area.append(note);
-  }
-
   // ---- moderation (REST, with the session and its CSRF token) -------------------
 
   function csrfToken() {
@@ -902,13 +870,13 @@ import { unreadDivider } from "./unread.js";
     }
   }
 
-  async function loadOlder() {
+  async function loadOlder(limit = 50) {
     if (oldestId === null) {
       return;
     }
     olderButton.disabled = true;
     try {
-      const page = await fetchHistory({ before: oldestId, limit: 50 });
+      const page = await fetchHistory({ before: oldestId, limit: limit });
       const height = list.scrollHeight;
       page.results.forEach(showMessage);
       list.scrollTop += list.scrollHeight - height;
@@ -917,6 +885,47 @@ import { unreadDivider } from "./unread.js";
     } finally {
       olderButton.disabled = false;
     }
+  }
+
+  // ---- jump to a message: `#message-ID` (search results, mentions, notifications) --
+
+  const JUMP_PAGE = 200; // the history API's largest page
+  let highlighted = null;
+
+  async function jumpToMessage(id) {
+    // History stays contiguous from the newest message down: older pages are
+    // loaded until the message is shown, or known not to be in this room.
+    while (!shown.has(id) && !olderButton.hidden && oldestId !== null && oldestId > id) {
+      await loadOlder(JUMP_PAGE);
+    }
+    const element = shown.get(id);
+    if (!element) {
+      showNotice(gettext("That message is not in this room any more."));
+      return;
+    }
+    highlighted?.classList.remove("highlighted");
+    highlighted = element;
+    element.classList.add("highlighted");
+    element.tabIndex = -1;
+    element.scrollIntoView({ block: "center" });
+    element.focus({ preventScroll: true });
+  }
+
+  function jumpToHash() {
+    const id = messageIdFromHash(window.location.hash);
+    if (id !== null) {
+      jumpToMessage(id).catch((error) =>
+        showNotice(
+          interpolate(gettext("Could not load history: %(error)s"), { error: error.message }, true),
+        ),
+      );
+    }
+  }
+
+  // Whether the newest message is in view: a new one then scrolls into view too;
+  // someone reading further up keeps their place.
+  function nearEnd() {
+    return list.scrollHeight - list.scrollTop - list.clientHeight < 80;
   }
 
   function send(frame) {
@@ -953,24 +962,6 @@ import { unreadDivider } from "./unread.js";
     element.textContent = text;
     list.append(element);
     scrollToEnd();
-  }
-
-  function showNotification(data) {
-    // The server's push carries any JSON object; a `text` field is shown as is,
-    // anything else as its JSON. Always as text, never as HTML.
-    const area = document.getElementById("notifications");
-    const note = document.createElement("div");
-    note.className = "notification";
-    note.dataset.testid = "notification";
-    note.setAttribute("role", "status");
-    note.textContent = typeof data.text === "string" ? data.text : JSON.stringify(data);
-    const close = document.createElement("button");
-    close.type = "button";
-    close.textContent = "×";
-    close.setAttribute("aria-label", gettext("dismiss"));
-    close.addEventListener("click", () => note.remove());
-    note.append(close);
-    area.append(note);
   }
 
   // A send the server refused (muted, too fast, too long...) stays where it was
@@ -1024,8 +1015,11 @@ import { unreadDivider } from "./unread.js";
         break;
       case "message.new":
         if (frame.room === room) {
+          const follow = nearEnd() || frame.message.author.id === me;
           showMessage(frame.message);
-          scrollToEnd();
+          if (follow) {
+            scrollToEnd();
+          }
           markRead();
         }
         break;
@@ -1101,15 +1095,6 @@ import { unreadDivider } from "./unread.js";
         }
         showNotice(frame.detail);
         break;
-      case "notify":
-        showNotification(frame.data);
-        break;
-      case "mention":
-        // In the open room the message itself shows the mention.
-        if (frame.room !== room) {
-          showMention(frame);
-        }
-        break;
       case "presence":
         // Someone came or went: a moderator's member list may have changed.
         if (canModerate && frame.room === room) {
@@ -1117,7 +1102,7 @@ import { unreadDivider } from "./unread.js";
         }
         break;
       default:
-        break; // pong, typing: nothing to show yet
+        break; // pong, typing (typing.js), mention and notify (notifications.js)
     }
   }
 
@@ -1178,7 +1163,8 @@ import { unreadDivider } from "./unread.js";
     input.value = "";
   });
 
-  olderButton.addEventListener("click", loadOlder);
+  olderButton.addEventListener("click", () => loadOlder());
+  window.addEventListener("hashchange", jumpToHash);
   jumpButton.addEventListener("click", jumpToFirstUnread);
 
   // Exposed for tests and debugging: the socket can be dropped to exercise reconnect.
@@ -1195,6 +1181,7 @@ import { unreadDivider } from "./unread.js";
     kind === "frame" ? onFrame(payload) : onConnection(payload)
   );
   loadLatest()
+    .then(jumpToHash)
     .catch((error) =>
       showNotice(
         interpolate(gettext("Could not load history: %(error)s"), { error: error.message }, true),
