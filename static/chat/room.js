@@ -10,6 +10,7 @@
 // Strings are translated by Django's JavaScript catalog (the /jsi18n/ script in
 // templates/base.html); if it failed to load, the page works in English.
 import { avatarElement } from "./avatars.js";
+import { emojiPopover, insertAt } from "./emoji.js";
 import { composerState } from "./composer.js";
 import { dayLabel, grouping } from "./grouping.js";
 import { messageIdFromHash } from "./notifications.js";
@@ -323,6 +324,17 @@ import { unreadDivider } from "./unread.js";
     }
   }
 
+  // Any emoji, beyond the palette's: the picker (static/chat/emoji.js).
+  let reactingTo = null; // the message whose palette opened the picker
+  const reactionPicker = emojiPopover({
+    label: gettext("React with an emoji"),
+    onPick: (emoji) => {
+      if (reactingTo) {
+        send({ type: "reaction.add", message_id: reactingTo.chatMessage.id, emoji: emoji });
+      }
+    },
+  });
+
   function togglePalette(element) {
     const open = element.querySelector(".palette");
     if (open) {
@@ -340,6 +352,21 @@ import { unreadDivider } from "./unread.js";
       choice.dataset.emoji = emoji;
       palette.append(choice);
     }
+    const more = smallButton(
+      "palette-more",
+      "palette-more",
+      "＋",
+      gettext("More emoji"),
+      () => {
+        reactingTo = element;
+        const opener = element.querySelector(".add-reaction");
+        palette.remove();
+        reactionPicker.open(opener, opener);
+      },
+    );
+    more.setAttribute("aria-label", gettext("More emoji"));
+    more.setAttribute("aria-haspopup", "dialog");
+    palette.append(more);
     element.querySelector(".reactions").after(palette);
   }
 
@@ -373,6 +400,18 @@ import { unreadDivider } from "./unread.js";
   const sendButton = form.querySelector("button[type=submit]");
   const attachButton = document.getElementById("attach");
   const composerNote = document.getElementById("composer-state");
+  const emojiButton = document.getElementById("emoji");
+  const composerPicker = emojiPopover({
+    label: gettext("Insert an emoji"),
+    onPick: (emoji) => {
+      const { value, caret } = insertAt(input.value, input.selectionStart, input.selectionEnd, emoji);
+      input.value = value;
+      input.focus();
+      input.setSelectionRange(caret, caret);
+      input.dispatchEvent(new Event("input", { bubbles: true })); // typing.js listens
+    },
+  });
+  emojiButton.addEventListener("click", () => composerPicker.toggle(emojiButton, input));
 
   // The composer closes while the member is muted (until the mute ends, or a
   // moderator lifts it) and once they are out of the room, and says why.
@@ -390,6 +429,7 @@ import { unreadDivider } from "./unread.js";
     composerOpen = state.open;
     input.disabled = !state.open;
     attachButton.disabled = !state.open;
+    emojiButton.disabled = !state.open;
     updateSendButton();
     composerNote.textContent = state.text;
     composerNote.hidden = state.open;

@@ -108,6 +108,7 @@ def test_a_muted_member_sees_the_composer_close_and_open_again_live(two_people):
     expect(state).to_contain_text("Reason: cool down")
     expect(bob.get_by_test_id("body")).to_be_disabled()
     expect(bob.get_by_test_id("send")).to_be_disabled()
+    expect(bob.get_by_test_id("emoji")).to_be_disabled()
     # A page opened while muted starts closed.
     bob.reload()
     expect(bob.get_by_test_id("body")).to_be_disabled()
