@@ -10,6 +10,7 @@
 import { reconnectDelay } from "./backoff.js";
 import { setUnread } from "./favicon.js";
 import { installNotifications } from "./notifications.js";
+import { csrfToken } from "./ui.js";
 
 (function () {
   "use strict";
@@ -307,11 +308,6 @@ import { installNotifications } from "./notifications.js";
       reconnectNow();
     }
   });
-
-  function csrfToken() {
-    const match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
 
   // Start a conversation with someone: find or create it, then go there.
   async function openDirect(username) {

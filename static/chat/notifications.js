@@ -10,6 +10,8 @@
 // tests/browser/test_notifications_in_browser.py; installNotifications wires them
 // to the page's socket (static/chat/app.js).
 
+import { gettext, interpolate } from "./ui.js";
+
 const PREFERENCE_KEY = "chat.desktopNotifications"; // "off" once turned off here
 const EXCERPT_LENGTH = 140;
 
@@ -38,7 +40,7 @@ export function desktopSwitch(permission, preference) {
 // The desktop notification a frame deserves, or null. `facts`: me (user id),
 // hidden (the tab), on (desktopSwitch's), direct (slugs of direct conversations),
 // notified (message ids already notified: a direct message that mentions me comes
-// as a `mention` and as a `message.new`), gettext/interpolate.
+// as a `mention` and as a `message.new`).
 export function desktopNotice(frame, facts) {
   if (!facts.on || !facts.hidden) {
     return null;
@@ -47,8 +49,6 @@ export function desktopNotice(frame, facts) {
   if (!message || message.author.id === facts.me || facts.notified.has(message.id)) {
     return null;
   }
-  const gettext = facts.gettext || window.gettext || ((text) => text);
-  const interpolate = facts.interpolate || window.interpolate || fillNamed;
   const names = { username: message.author.username, room: `#${frame.room_name}` };
   let title;
   if (frame.type === "mention") {
@@ -67,11 +67,6 @@ export function desktopNotice(frame, facts) {
   };
 }
 
-// Django's interpolate(format, values, true), for a page whose catalog failed.
-function fillNamed(format, values) {
-  return format.replace(/%\((\w+)\)s/g, (_, name) => values[name]);
-}
-
 function excerpt(body) {
   const text = body || "";
   return text.length > EXCERPT_LENGTH ? `${text.slice(0, EXCERPT_LENGTH - 1)}…` : text;
@@ -80,8 +75,6 @@ function excerpt(body) {
 // ---- the page ------------------------------------------------------------------
 
 export function installNotifications(app, { pageRoom }) {
-  const gettext = window.gettext || ((text) => text);
-  const interpolate = window.interpolate || fillNamed;
   const roomUrl = document.body.dataset.roomUrl || "/rooms/-slug-/";
   const supported = "Notification" in window;
   const notified = new Set();
@@ -202,8 +195,6 @@ export function installNotifications(app, { pageRoom }) {
       on: supported && switchState().on,
       direct: directRooms(),
       notified: notified,
-      gettext: gettext,
-      interpolate: interpolate,
     });
     if (!notice) {
       return;

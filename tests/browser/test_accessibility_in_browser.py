@@ -31,7 +31,8 @@ def serious_violations(page) -> list[str]:
 def pages_of_a_member(browser, server, **context) -> dict[str, list[str]]:
     """Every page a member meets, scanned once each: sign-up and log-in forms, the
     room list with its creation form, a room with messages and its moderation
-    panel (ana owns it), search results."""
+    panel (ana owns it), search results, the password change form, a direct
+    conversation."""
     found = {}
     visitor = browser.new_context(**context).new_page()
     for path in ("/accounts/login/", "/accounts/signup/"):
@@ -47,6 +48,15 @@ def pages_of_a_member(browser, server, **context) -> dict[str, list[str]]:
     found["/rooms/lobby/"] = serious_violations(page)
     page.goto(f"{server.http_url}/search/?q=hello")
     found["/search/"] = serious_violations(page)
+    page.goto(f"{server.http_url}/accounts/password_change/")
+    found["/accounts/password_change/"] = serious_violations(page)
+    # A direct conversation (with bob, who signs up in another context).
+    sign_up(browser.new_context(**context).new_page(), server, "bob")
+    page.goto(f"{server.http_url}/rooms/lobby/")
+    page.evaluate("window.chatApp.openDirect('bob')")
+    expect(page.get_by_test_id("direct-title")).to_be_visible()
+    expect_online(page)
+    found["a direct conversation"] = serious_violations(page)
     return found
 
 
