@@ -1,7 +1,10 @@
 """Creating a room in the browser: the address suggested from the name
 (static/chat/room_form.js, its slugify run in Chromium too), a person's own address
-kept, an address the server would refuse stopped in the form, and the new room
-saying what to do until its first message."""
+kept, an address the server would refuse (its characters, or taken) said under the
+field as it is typed and stopped in the form, and the new room saying what to do
+until its first message."""
+
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -81,3 +84,50 @@ def test_a_new_room_says_what_to_do_until_its_first_message(browser, live_chat_s
     page.reload()  # a room with history does not say it
     expect(page.get_by_test_id("messages")).to_contain_text("first!")
     expect(page.get_by_test_id("empty-room")).to_be_hidden()
+
+
+def test_slug_problem_names_only_characters_the_server_refuses(
+    browser, live_chat_server
+):
+    problems = run_in_module(
+        browser.new_page(),
+        live_chat_server,
+        "room_form.js",
+        "return argument.map(module.slugProblem);",
+        ["", "lobby", "大厅_1", "a-b_c", "no spaces", "semi;colon", "ok!"],
+    )
+    assert problems[:4] == [None, None, None, None]
+    assert problems[4:] == ["Use only letters, digits, - and _ (no spaces)."] * 3
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_address_is_checked_as_it_is_typed(browser, live_chat_server, width):
+    page = browser.new_page(viewport={"width": width, "height": 800})
+    sign_up(page, live_chat_server, "ana")
+    create_room(page, live_chat_server, "lobby", "Lobby")
+    page.goto(f"{live_chat_server.http_url}/")
+    slug = page.locator("#id_slug")
+    problem = page.get_by_test_id("slug-problem")
+    expect(problem).to_be_hidden()
+
+    slug.fill("no spaces")
+    expect(problem).to_have_text("Use only letters, digits, - and _ (no spaces).")
+    expect(slug).to_have_attribute("aria-invalid", "true")
+    described_by = re.compile(r"\bid_slug_problem\b")
+    expect(slug).to_have_attribute("aria-describedby", described_by)
+    expect(problem).to_be_in_viewport()
+
+    # Suggested from the name: the address of an existing room is taken.
+    page.locator("#id_name").fill("")
+    slug.fill("")
+    page.locator("#id_name").press_sequentially("Lobby")
+    expect(slug).to_have_value("lobby")
+    expect(problem).to_have_text("#lobby is taken: choose another address.")
+    page.click("[data-testid=room-create] button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Rooms")  # held back in the form
+
+    slug.fill("lobby-2")
+    expect(problem).to_be_hidden()
+    expect(slug).not_to_have_attribute("aria-invalid", "true")
+    page.click("[data-testid=room-create] button[type=submit]")
+    expect(page.locator("h1 .slug")).to_have_text("#lobby-2")
