@@ -1,6 +1,6 @@
 """The project's benchmark: seven scenarios, each against the tutorial baseline and us.
 
-    .venv/bin/python bench/run.py all            # S1..S5, W1, W2, about 20 minutes
+    .venv/bin/python bench/run.py all            # S1..S5, W1, W2, U1, about 20 minutes
     .venv/bin/python bench/run.py s1 [--targets tutorial,ours] [--seconds 4]
     .venv/bin/python bench/run.py w1 --targets ours@ad9ff66,ours   # before/after
     .venv/bin/python bench/run.py s1 --deflate \
@@ -16,6 +16,8 @@ Scenarios (docs/benchmarks.md has the details and the results):
       over all rooms, every step's messages counted in PostgreSQL
   w2  one busy room: 12 clients, 8 senders, 3 readers and one client that stops
       reading its socket after subscribing (the server should drop it, alone)
+  u1  the room page in Chromium: a room of 5,000 messages opened, then scrolled back
+      page by page (bench/room_page.py; `ours` targets only)
 
 Every phase also measures the senders' acknowledgement latency: a sender receives
 its own message back (the broadcast includes the sender: that is its ack), timed
@@ -1159,6 +1161,41 @@ def scenario_w2(options, targets, cookies) -> dict:
     return out
 
 
+def scenario_u1(options, targets, cookies) -> dict:
+    """The room page in Chromium with a long history (bench/room_page.py)."""
+    import room_page  # bench/, beside this script
+
+    setup_django()
+    held = room_page.seed_messages("bench-r0", options.u1_messages)
+    out = {}
+    for target in targets:
+        if parse_target(target)[0] != "ours":
+            print(f"  {target}: no web page, skipped", flush=True)
+            continue
+        # Production settings serve static files from STATIC_ROOT (WhiteNoise, which
+        # indexes it at start-up): collected first, from the target's own code.
+        _, ref, _ = parse_target(target)
+        subprocess.run(
+            [PYTHON, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+            cwd=worktree(ref) if ref else ROOT,
+            env={**os.environ, **ours_env()},
+            check=True,
+            timeout=300,
+        )
+        prefix = f"bench-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        server = Server(target, prefix)
+        try:
+            server.wait_listening()
+            result = room_page.measure_target(server, cookies[0], options)
+        finally:
+            server.stop()
+            delete_prefix_keys(prefix)
+        result["room_messages"] = held
+        out[target] = result
+        print(f"  {target:<28} {result}", flush=True)
+    return out
+
+
 SCENARIOS = {
     "s1": scenario_s1,
     "s2": scenario_s2,
@@ -1167,6 +1204,7 @@ SCENARIOS = {
     "s5": scenario_s5,
     "w1": scenario_w1,
     "w2": scenario_w2,
+    "u1": scenario_u1,
 }
 
 
@@ -1184,6 +1222,8 @@ def user_layouts(scenario: str, options) -> list[tuple[int, int]]:
         return [(1000, 100)]
     if scenario == "w2":
         return [(W2_SENDERS + W2_READERS + 1, 1)]
+    if scenario == "u1":
+        return [(2, 1)]
     return [(options.s5_clients, 1)]
 
 
@@ -1228,6 +1268,9 @@ def main() -> None:
         help="clients offer permessage-deflate (compare ours:CHAT_WEBSOCKET_COMPRESSION"
         "=0 and =1)",
     )
+    parser.add_argument("--u1-messages", type=int, default=5000)
+    parser.add_argument("--u1-opens", type=int, default=5)
+    parser.add_argument("--u1-pages", type=int, default=20)
     parser.add_argument("--keep-db", action="store_true")
     options = parser.parse_args()
     targets = options.targets.split(",")

@@ -113,7 +113,13 @@ export function createTimeline(ctx) {
   }
 
   function insertInOrder(element, id) {
-    // Messages usually arrive newest last; walk back from the end to find the slot.
+    // Older pages come oldest last, each older than everything shown: at the top.
+    const first = list.firstElementChild;
+    if (first?.dataset.id && id < Number(first.dataset.id)) {
+      list.prepend(element);
+      return;
+    }
+    // Live messages usually arrive newest last; walk back from the end to the slot.
     let after = list.lastElementChild;
     while (after && (after.classList.contains("pending") || Number(after.dataset.id) > id)) {
       after = after.previousElementSibling;
@@ -288,15 +294,56 @@ export function createTimeline(ctx) {
     olderButton.disabled = true;
     try {
       const page = await fetchHistory({ before: oldestId, limit: limit });
-      const height = list.scrollHeight;
+      // The reader keeps their place: the message at the top of the view stays
+      // where it is, though older ones go above it and it may lose its day line
+      // or its author's name (it now continues an older message).
+      const anchor = firstInView();
+      const anchorTop = anchor?.getBoundingClientRect().top;
       page.results.forEach(showMessage);
-      list.scrollTop += list.scrollHeight - height;
+      if (anchor) {
+        list.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
+      }
       olderButton.hidden = page.next === null;
       placeUnreadDivider();
     } finally {
       olderButton.disabled = false;
     }
   }
+
+  // The topmost message (or notice) in view: under the list's top edge, or else
+  // the first whose bottom is below it.
+  function firstInView() {
+    const box = list.getBoundingClientRect();
+    const hit = document.elementFromPoint(box.left + box.width / 2, box.top + 2);
+    const item = hit?.closest("li");
+    if (item && item.parentElement === list) {
+      return item;
+    }
+    for (const element of list.children) {
+      if (element.getBoundingClientRect().bottom > box.top) {
+        return element;
+      }
+    }
+    return null;
+  }
+
+  // Older history loads by itself as the reader nears the top of the list (the
+  // button stays, for keyboards and as a fallback).
+  const LOAD_OLDER_WITHIN_PX = 300;
+  list.addEventListener(
+    "scroll",
+    () => {
+      if (
+        list.scrollTop < LOAD_OLDER_WITHIN_PX &&
+        !olderButton.hidden &&
+        !olderButton.disabled &&
+        oldestId !== null
+      ) {
+        loadOlder().catch((error) => showNotice(error.message));
+      }
+    },
+    { passive: true },
+  );
 
   // ---- jump to a message: `#message-ID` (search results, mentions, notifications) --
 

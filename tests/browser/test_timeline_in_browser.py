@@ -1,10 +1,13 @@
-"""The room's timeline (static/chat/timeline.js) as a unit, in Chromium: whatever
-order messages come in (history pages, live frames, replays after a reconnect,
-the same message twice), it shows each once, in id order, grouped by author."""
+"""The room's timeline (static/chat/timeline.js) in Chromium: whatever order
+messages come in (history pages, live frames, replays after a reconnect, the same
+message twice), it shows each once, in id order, grouped by author (as a unit);
+on the room page, scrolling back loads older messages by itself and the reader
+keeps their place."""
 
 import pytest
+from playwright.sync_api import expect
 
-from tests.browser.pages import run_in_module
+from tests.browser.pages import messages, post_as, run_in_module
 
 pytestmark = [pytest.mark.browser, pytest.mark.processes]
 
@@ -81,3 +84,38 @@ def test_a_late_message_regroups_its_neighbours(browser, live_chat_server):
     assert result["before"] == [False, True]
     assert result["between"] == [False, False, False]
     assert result["after"] == [False, True]
+
+
+# ---- on the room page ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_scrolling_back_loads_older_messages_and_keeps_the_readers_place(
+    two_people, live_chat_server, width
+):
+    _, bob = two_people
+    post_as("ana", "lobby", [f"old news {i}" for i in range(120)])
+    bob.set_viewport_size({"width": width, "height": 800})
+    bob.reload()
+    expect(messages(bob)).to_have_count(50)
+    for expected in (100, 120):
+        # Scrolled to the top, as a reader would: no button pressed.
+        anchor_id = bob.evaluate(
+            "() => { const list = document.getElementById('messages');"
+            " list.scrollTop = 0;"
+            " return list.querySelector('li[data-id]').dataset.id; }"
+        )
+        expect(messages(bob)).to_have_count(expected)
+        # The message that was at the top is still at the top (its day line and
+        # author's name went to the older ones above it).
+        offset = bob.evaluate(
+            "(id) => { const list = document.getElementById('messages');"
+            " const item = list.querySelector(`li[data-id='${id}']`);"
+            " return item.getBoundingClientRect().top"
+            " - list.getBoundingClientRect().top; }",
+            anchor_id,
+        )
+        assert abs(offset) <= 2, offset
+    ids = messages(bob).evaluate_all("els => els.map(e => Number(e.dataset.id))")
+    assert ids == list(range(ids[0], ids[0] + 120))
+    expect(bob.get_by_test_id("load-older")).to_be_hidden()
