@@ -9,6 +9,15 @@ from tests.servers import ChatServer
 
 PASSWORD = "a-Long-passw0rd"
 
+# Desktop and phone: what the web UI is tested at.
+WIDTHS = [1280, 390]
+
+
+def at_width(*pages: Page, width: int) -> None:
+    """These pages at desktop (1280x800) or phone (390x844) size."""
+    for page in pages:
+        page.set_viewport_size({"width": width, "height": 800 if width > 600 else 844})
+
 
 def sign_up(page: Page, server: ChatServer, username: str) -> None:
     page.goto(f"{server.http_url}/accounts/signup/")

@@ -4,7 +4,7 @@ one colour per person, beside the first message of each group only."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.pages import messages, run_in_module, send_message
+from tests.browser.pages import WIDTHS, at_width, messages, run_in_module, send_message
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -26,8 +26,10 @@ def test_initials_are_whole_letters_of_the_first_two_parts_of_a_name(
     assert first == first_again and first != second
 
 
-def test_an_avatar_starts_each_group_and_not_its_continuation(two_people):
+@pytest.mark.parametrize("width", WIDTHS)
+def test_an_avatar_starts_each_group_and_not_its_continuation(two_people, width):
     ana, bob = two_people
+    at_width(ana, bob, width=width)
     send_message(ana, "one")
     send_message(ana, "two")
     send_message(bob, "three")

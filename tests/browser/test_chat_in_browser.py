@@ -8,6 +8,8 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.pages import (  # noqa: F401 (helpers other test modules use)
     PASSWORD,
+    WIDTHS,
+    at_width,
     expect_online,
     messages,
     post_as,
@@ -19,8 +21,10 @@ from tests.browser.pages import (  # noqa: F401 (helpers other test modules use)
 pytestmark = [pytest.mark.browser, pytest.mark.processes]
 
 
-def test_two_people_see_each_others_messages_live(two_people):
+@pytest.mark.parametrize("width", WIDTHS)
+def test_two_people_see_each_others_messages_live(two_people, width):
     ana, bob = two_people
+    at_width(ana, bob, width=width)
     send_message(ana, "hello from ana")
     expect(messages(bob).last).to_contain_text("hello from ana")
     send_message(bob, "hi ana, bob here")
@@ -75,8 +79,10 @@ def test_after_a_server_restart_messages_sent_meanwhile_appear_once(
     expect(messages(bob)).to_have_count(3)
 
 
-def test_after_a_dropped_socket_messages_sent_meanwhile_appear_once(two_people):
+@pytest.mark.parametrize("width", WIDTHS)
+def test_after_a_dropped_socket_messages_sent_meanwhile_appear_once(two_people, width):
     ana, bob = two_people
+    at_width(ana, bob, width=width)
     send_message(ana, "first")
     expect(messages(bob)).to_have_count(1)
     # Drop bob's socket and refuse his reconnects, so that ana's message can only

@@ -9,6 +9,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.pages import (
+    WIDTHS,
+    at_width,
     expect_online,
     messages,
     off_the_test_thread,
@@ -136,8 +138,10 @@ def quietly_muted(username: str) -> None:
     off_the_test_thread(act)
 
 
-def test_a_refused_send_says_why_and_can_be_retried_or_removed(two_people):
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_refused_send_says_why_and_can_be_retried_or_removed(two_people, width):
     ana, bob = two_people
+    at_width(ana, bob, width=width)
     quietly_muted("bob")
     send_message(bob, "first try")
     refused = bob.locator("[data-testid=messages] li.failed")

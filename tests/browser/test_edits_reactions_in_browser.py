@@ -6,13 +6,15 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.pages import messages, send_message, socket_cut
+from tests.browser.pages import WIDTHS, at_width, messages, send_message, socket_cut
 
 pytestmark = [pytest.mark.browser, pytest.mark.processes]
 
 
-def test_an_edit_shows_live_and_a_moderator_reads_the_earlier_text(two_people):
+@pytest.mark.parametrize("width", WIDTHS)
+def test_an_edit_shows_live_and_a_moderator_reads_the_earlier_text(two_people, width):
     ana, bob = two_people
+    at_width(ana, bob, width=width)
     send_message(bob, "teh meeting is at 10")
     expect(messages(ana)).to_have_count(1)
     bob_message, ana_message = messages(bob).first, messages(ana).first
@@ -43,8 +45,10 @@ def test_an_edit_shows_live_and_a_moderator_reads_the_earlier_text(two_people):
     expect(versions.nth(1)).to_contain_text("the meeting is at 11 (current)")
 
 
-def test_reactions_count_live_for_both_people(two_people):
+@pytest.mark.parametrize("width", WIDTHS)
+def test_reactions_count_live_for_both_people(two_people, width):
     ana, bob = two_people
+    at_width(ana, bob, width=width)
     send_message(ana, "lunch?")
     expect(messages(bob)).to_have_count(1)
     ana_message, bob_message = messages(ana).first, messages(bob).first

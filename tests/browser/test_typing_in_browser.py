@@ -5,7 +5,7 @@ one types, the other sees it, until the message arrives."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.pages import run_in_module, send_message
+from tests.browser.pages import WIDTHS, at_width, run_in_module, send_message
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -82,8 +82,10 @@ def test_the_text_names_one_or_two_typists_and_counts_more(browser, live_chat_se
     ]
 
 
-def test_the_room_sees_who_is_typing_until_their_message_arrives(two_people):
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_room_sees_who_is_typing_until_their_message_arrives(two_people, width):
     ana, bob = two_people
+    at_width(ana, bob, width=width)
     bob.get_by_test_id("body").press_sequentially("hel")
     expect(ana.get_by_test_id("typing")).to_have_text("bob is typing…")
     expect(bob.get_by_test_id("typing")).to_have_text("")  # not shown to oneself

@@ -9,6 +9,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.pages import (
+    WIDTHS,
+    at_width,
     messages,
     off_the_test_thread,
     post_as,
@@ -100,10 +102,12 @@ def test_coming_back_shows_new_messages_under_the_line(two_people, live_chat_ser
     bob.screenshot(path="test-artifacts/unread-line-1280.png")
 
 
+@pytest.mark.parametrize("width", WIDTHS)
 def test_jump_to_first_unread_loads_the_history_that_holds_it(
-    two_people, live_chat_server
+    two_people, live_chat_server, width
 ):
     ana, bob = two_people
+    at_width(ana, bob, width=width)
     send_message(ana, "seen by both")
     expect(messages(bob)).to_have_count(1)
     read_up_to_the_newest("bob")
