@@ -7,6 +7,15 @@
 // `since`), and keeps their unread badges: the count from `subscribed`, plus each
 // later message by someone else, reset by `unread` frames when a marker moves in any
 // tab. Names are only ever set as text, never HTML.
+import {
+  countText,
+  freshBadge,
+  titleWithUnread,
+  withMention,
+  withMessage,
+  withoutMessage,
+  withUnread,
+} from "./badges.js";
 import { reconnectDelay } from "./backoff.js";
 import { setUnread } from "./favicon.js";
 import { installNotifications } from "./notifications.js";
@@ -62,7 +71,7 @@ import { csrfToken } from "./ui.js";
       if (element.dataset.unreadFor !== slug) {
         continue;
       }
-      element.textContent = count > 999 ? "999+" : String(count);
+      element.textContent = countText(count);
       element.hidden = count === 0;
     }
     for (const element of document.querySelectorAll("[data-mentions-for]")) {
@@ -75,22 +84,23 @@ import { csrfToken } from "./ui.js";
     badges.forEach((entry) => {
       total += entry.count;
     });
-    document.title = document.title.replace(/^\(\d+\+?\) /, "");
-    if (total > 0) {
-      document.title = `(${total > 999 ? "999+" : total}) ${document.title}`;
-    }
+    document.title = titleWithUnread(document.title, total);
     setUnread(total);
   }
 
   function setBadge(slug, count, mentions, lastId) {
-    badges.set(slug, {
-      count: count,
-      mentions: mentions,
-      lastId: lastId,
-      seen: [],
-      seenMentions: [],
-    });
+    badges.set(slug, freshBadge(count, mentions, lastId));
     showBadge(slug);
+  }
+
+  // A badge changed by one of badges.js's rules: kept and shown if it changed.
+  function update(slug, change) {
+    const badge = badges.get(slug);
+    const next = badge && change(badge);
+    if (next && next !== badge) {
+      badges.set(slug, next);
+      showBadge(slug);
+    }
   }
 
   function beingRead(slug) {
@@ -98,61 +108,26 @@ import { csrfToken } from "./ui.js";
   }
 
   function countMessage(slug, message) {
-    const badge = badges.get(slug);
-    if (!badge || message.author.id === me || message.id <= badge.lastId) {
-      return;
+    if (!beingRead(slug)) {
+      // (In the room being read, room.js moves the marker instead.)
+      update(slug, (badge) => withMessage(badge, message, me));
     }
-    if (beingRead(slug)) {
-      return; // room.js moves the marker
-    }
-    if (badge.seen.includes(message.id)) {
-      return;
-    }
-    badge.seen.push(message.id);
-    badge.count += 1;
-    showBadge(slug);
   }
 
   function countMention(frame) {
     // Sent to every socket of the user whether or not it is subscribed to the room.
-    const badge = badges.get(frame.room);
-    const id = frame.message.id;
-    if (!badge || id <= badge.lastId || beingRead(frame.room)) {
-      return;
-    }
-    if (!badge.seenMentions.includes(id)) {
-      badge.seenMentions.push(id);
-      badge.mentions += 1;
-      showBadge(frame.room);
+    if (!beingRead(frame.room)) {
+      update(frame.room, (badge) => withMention(badge, frame.message.id));
     }
   }
 
   function onUnread(frame) {
-    const badge = badges.get(frame.room) || { seen: [], seenMentions: [] };
-    // The server counted up to frame.last_id; what we saw after it still counts.
-    const newer = badge.seen.filter((id) => id > frame.last_id);
-    const newerMentions = badge.seenMentions.filter((id) => id > frame.last_id);
-    badges.set(frame.room, {
-      count: frame.unread_count + newer.length,
-      mentions: frame.mention_count + newerMentions.length,
-      lastId: frame.last_id,
-      seen: newer,
-      seenMentions: newerMentions,
-    });
+    badges.set(frame.room, withUnread(badges.get(frame.room), frame));
     showBadge(frame.room);
   }
 
   function forgetMessage(slug, id) {
-    const badge = badges.get(slug);
-    if (badge && badge.seen.includes(id)) {
-      badge.seen = badge.seen.filter((seenId) => seenId !== id);
-      badge.count = Math.max(0, badge.count - 1);
-    }
-    if (badge && badge.seenMentions.includes(id)) {
-      badge.seenMentions = badge.seenMentions.filter((seenId) => seenId !== id);
-      badge.mentions = Math.max(0, badge.mentions - 1);
-    }
-    showBadge(slug);
+    update(slug, (badge) => withoutMessage(badge, id));
   }
 
   // ---- the sidebar ----------------------------------------------------------------
