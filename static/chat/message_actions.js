@@ -15,8 +15,8 @@ export function createMessageActions(ctx) {
   const fillMessage = (element, message) => ctx.render(element, message);
 
   // A message's actions (react, edit, its history, delete) are one toolbar shown on
-  // hover or keyboard focus, or on a tap where there is no hover (a phone), not a
-  // permanent row under every message.
+  // hover or keyboard focus, or on a long press or a tap where there is no hover (a
+  // phone), not a permanent row under every message.
   function messageActions(element) {
     const actions = document.createElement("span");
     actions.className = "actions";
@@ -31,17 +31,75 @@ export function createMessageActions(ctx) {
     return actions;
   }
 
-  list.addEventListener("click", (event) => {
-    if (event.target.closest("button, a, textarea, input")) {
-      return;
-    }
-    const item = event.target.closest("li[data-id]");
+  // One message's toolbar shown at a time (`item` null: none); a tap on the open
+  // one closes it (`toggle`), a long press leaves it open.
+  function showActionsOf(item, toggle) {
     for (const open of list.querySelectorAll("li.show-actions")) {
       if (open !== item) {
         open.classList.remove("show-actions");
       }
     }
-    item?.classList.toggle("show-actions");
+    if (toggle) {
+      item?.classList.toggle("show-actions");
+    } else {
+      item?.classList.add("show-actions");
+    }
+  }
+
+  let pressedOpen = false; // a long press just opened a toolbar: its click is not a tap
+
+  list.addEventListener("click", (event) => {
+    if (pressedOpen) {
+      pressedOpen = false;
+      return;
+    }
+    if (event.target.closest("button, a, textarea, input")) {
+      return;
+    }
+    showActionsOf(event.target.closest("li[data-id]"), true);
+  });
+
+  // On a touch screen a long press opens the message's toolbar, as in the chat apps
+  // people know (a tap does too); moving the finger (scrolling) cancels it.
+  const LONG_PRESS_MS = 450;
+  let pressTimer = null;
+  const cancelPress = () => {
+    clearTimeout(pressTimer);
+    pressTimer = null;
+  };
+  list.addEventListener(
+    "touchstart",
+    (event) => {
+      const item = event.target.closest("li[data-id]");
+      cancelPress();
+      const onControl = event.target.closest("button, a, textarea, input");
+      if (!item || event.touches.length !== 1 || onControl) {
+        return;
+      }
+      pressTimer = setTimeout(() => {
+        pressTimer = null;
+        pressedOpen = true;
+        showActionsOf(item, false);
+        navigator.vibrate?.(10);
+      }, LONG_PRESS_MS);
+    },
+    { passive: true },
+  );
+  for (const type of ["touchmove", "touchcancel"]) {
+    list.addEventListener(type, cancelPress, { passive: true });
+  }
+  list.addEventListener("touchend", () => {
+    cancelPress();
+    // A long press ends without a click in some browsers: forget it after this turn.
+    setTimeout(() => {
+      pressedOpen = false;
+    }, 400);
+  });
+  // No text-selection menu over the toolbar the long press opened.
+  list.addEventListener("contextmenu", (event) => {
+    if (pressedOpen) {
+      event.preventDefault();
+    }
   });
 
   // Refusals of edits and reactions arrive as `error` frames (the room's notices).

@@ -204,3 +204,28 @@ def test_on_a_touch_screen_a_tap_shows_one_messages_actions(browser, live_chat_s
     expect(first.get_by_test_id("message-actions")).to_be_hidden()
     second.get_by_test_id("add-reaction").tap()
     expect(second.get_by_test_id("reaction-palette")).to_be_visible()
+
+
+def test_on_a_touch_screen_a_long_press_opens_a_messages_actions(
+    browser, live_chat_server
+):
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True
+    ).new_page()
+    first, second = ana_posts_one_and_two(phone, live_chat_server)
+    actions = first.get_by_test_id("message-actions")
+    expect(actions).to_be_hidden()
+    box = first.locator(".body").bounding_box()
+    point = {"x": box["x"] + 5, "y": box["y"] + box["height"] / 2}
+    touch = phone.context.new_cdp_session(phone)
+    touch.send(
+        "Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [point]}
+    )
+    # Still pressed: the toolbar opens by itself after the press has lasted.
+    expect(actions).to_be_visible()
+    touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    # Lifting the finger does not close it again (as the tap that ends it would).
+    second.locator(".body").evaluate("() => new Promise(requestAnimationFrame)")
+    expect(actions).to_be_visible()
+    first.get_by_test_id("add-reaction").tap()
+    expect(first.get_by_test_id("reaction-palette")).to_be_visible()
