@@ -60,7 +60,7 @@ def postgres():
         missing("DATABASE_URL is not PostgreSQL")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def chromium_path():
     if not shutil.which(CHROMIUM):
         missing(f"{CHROMIUM} is missing: apt-get install chromium")

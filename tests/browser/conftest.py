@@ -1,6 +1,8 @@
 """A live server and Playwright driving Debian's Chromium (never a downloaded
 browser)."""
 
+import os
+
 import pytest
 
 from tests.browser.pages import two_people_in_lobby
@@ -24,20 +26,37 @@ def live_chat_server(transactional_db):
     server.stop()
 
 
-@pytest.fixture
-def browser(chromium_path, monkeypatch):
+@pytest.fixture(scope="module")
+def module_chromium(chromium_path):
+    """One Chromium per test module (launching one per test cost about 0.7 s each);
+    every test gets fresh browser contexts from it (`browser`), closed after it."""
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API keeps an event loop in this thread; Django would then
-    # refuse the test's own (plain, synchronous) database calls.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # Playwright's sync API keeps an event loop in this thread while it runs; Django
+    # would then refuse the tests' own (plain, synchronous) database calls.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(
+                executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+            )
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
+
+@pytest.fixture
+def browser(module_chromium):
+    """The module's Chromium; whatever contexts (and so pages and sockets) the
+    test opened are closed when it ends, as if the browser had been."""
+    yield module_chromium
+    for context in module_chromium.contexts:
+        context.close()
 
 
 @pytest.fixture

@@ -119,18 +119,64 @@ def create_room(
     page.wait_for_load_state()  # the page's modules have run
 
 
+def signed_up(browser, server: ChatServer, username: str, **context) -> Page:
+    """A page (of a browser context of its own) signed in as a new user, as
+    `sign_up` leaves one, made without the form's round trips: the sign-up form's
+    own validation, then a session for the user. The form itself is tested in the
+    tests that sign up (test_chat_in_browser.py, test_new_room_in_browser.py)."""
+    found = {}
+
+    def make():
+        from django.conf import settings
+        from django.test import Client
+
+        from accounts.forms import SignUpForm
+
+        form = SignUpForm(
+            {"username": username, "password1": PASSWORD, "password2": PASSWORD}
+        )
+        assert form.is_valid(), form.errors
+        client = Client()
+        client.force_login(form.save())
+        found["cookie"] = client.cookies[settings.SESSION_COOKIE_NAME]
+
+    off_the_test_thread(make)
+    page = browser.new_context(**context).new_page()
+    page.context.add_cookies(
+        [
+            {
+                "name": found["cookie"].key,
+                "value": found["cookie"].value,
+                "url": server.http_url,
+            }
+        ]
+    )
+    return page
+
+
 def two_people_in_lobby(browser, server: ChatServer, **bob_context) -> tuple:
-    """ana creates 'lobby'; bob signs up and joins it; both are on the room page,
-    online. `bob_context` goes to bob's browser context (accept_downloads...)."""
-    ana = browser.new_context().new_page()
-    bob = browser.new_context(**bob_context).new_page()
-    sign_up(ana, server, "ana")
-    create_room(ana, server, "lobby", "Lobby")
-    sign_up(bob, server, "bob")
-    bob.get_by_test_id("join-lobby").click()
-    expect(bob.locator("h1")).to_contain_text("Lobby")
-    expect_online(ana)
-    expect_online(bob)
+    """ana owns 'lobby', which bob has joined (through the services, as the pages'
+    forms do); both are on the room page, online. `bob_context` goes to bob's
+    browser context (accept_downloads...)."""
+    ana = signed_up(browser, server, "ana")
+    bob = signed_up(browser, server, "bob", **bob_context)
+
+    def lobby():
+        from django.contrib.auth import get_user_model
+
+        from chat import services
+
+        users = get_user_model().objects
+        room = services.room_create(
+            owner=users.get(username="ana"), slug="lobby", name="Lobby"
+        )
+        services.room_join(user=users.get(username="bob"), room=room)
+
+    off_the_test_thread(lobby)
+    for page in (ana, bob):
+        page.goto(f"{server.http_url}/rooms/lobby/")
+        page.wait_for_load_state()  # the page's modules have run
+        expect_online(page)
     return ana, bob
 
 
